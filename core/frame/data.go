@@ -1,21 +1,21 @@
 package frame
 
 // parseData parses a DATA frame (RFC 9113 §6.1).
-func parseData(f *Frame, payload []byte) error {
+func parseData(f Frame, payload []byte) (Frame, error) {
 	if f.StreamID == 0 {
 		// "If a DATA frame is received whose Stream Identifier field is 0x00,
 		// the recipient MUST respond with a connection error of type
 		// PROTOCOL_ERROR."
-		return ErrDataStream0
+		return f, ErrDataStream0
 	}
 	if f.Flags.Has(FlagDataPadded) {
 		var err error
-		if payload, err = splitPadding(f, payload, ErrDataPadShort, ErrDataPadTooLong); err != nil {
-			return err
+		if payload, err = splitPadding(&f, payload, ErrDataPadShort, ErrDataPadTooLong); err != nil {
+			return f, err
 		}
 	}
 	f.Data = payload
-	return nil
+	return f, nil
 }
 
 // AppendData appends a DATA frame carrying data (RFC 9113 §6.1). The caller

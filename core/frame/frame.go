@@ -59,7 +59,10 @@ func (f *Frame) IsAck() bool {
 	return (f.Type == TypeSettings || f.Type == TypePing) && f.Flags.Has(FlagSettingsAck)
 }
 
-type parser func(f *Frame, payload []byte) error
+// A parser decodes the payload of one frame type. It takes and returns the
+// frame by value so that the indirect call through the table does not make
+// the frame escape to the heap.
+type parser func(f Frame, payload []byte) (Frame, error)
 
 // parsers is the parser table, indexed by frame type. Types beyond the table
 // are unknown and parsed by parseUnknown.
@@ -100,7 +103,7 @@ func Parse(p []byte, maxFrameSize uint32) (f Frame, n int, err error) {
 	f.Header = h
 	payload := p[HeaderLen:n:n]
 	if h.Type.Known() {
-		err = parsers[h.Type](&f, payload)
+		f, err = parsers[h.Type](f, payload)
 	} else {
 		f.Data = payload
 	}

@@ -1,15 +1,15 @@
 package frame
 
 // parsePing parses a PING frame (RFC 9113 §6.7).
-func parsePing(f *Frame, payload []byte) error {
+func parsePing(f Frame, payload []byte) (Frame, error) {
 	if len(payload) != 8 {
-		return ErrPingLength
+		return f, ErrPingLength
 	}
 	if f.StreamID != 0 {
-		return ErrPingStream
+		return f, ErrPingStream
 	}
 	copy(f.PingData[:], payload)
-	return nil
+	return f, nil
 }
 
 // AppendPing appends a PING frame with the given opaque data (RFC 9113 §6.7).

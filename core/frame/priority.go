@@ -2,21 +2,21 @@ package frame
 
 // parsePriority parses a PRIORITY frame (RFC 9113 §6.3). Its semantics are
 // deprecated; the core parses and otherwise ignores it.
-func parsePriority(f *Frame, payload []byte) error {
+func parsePriority(f Frame, payload []byte) (Frame, error) {
 	if f.StreamID == 0 {
-		return ErrPriorityStream0
+		return f, ErrPriorityStream0
 	}
 	if len(payload) != 5 {
 		// "A PRIORITY frame with a length other than 5 octets MUST be treated
 		// as a stream error of type FRAME_SIZE_ERROR."
-		return ErrPriorityLength
+		return f, ErrPriorityLength
 	}
 	f.HasPriority = true
 	f.Priority = parsePriorityFields(payload)
 	if f.Priority.StreamDep == f.StreamID {
-		return ErrPrioritySelfDep
+		return f, ErrPrioritySelfDep
 	}
-	return nil
+	return f, nil
 }
 
 func parsePriorityFields(p []byte) Priority {

@@ -73,24 +73,24 @@ func (s Setting) Valid() error {
 
 // parseSettings parses a SETTINGS frame (RFC 9113 §6.5). Setting values are
 // not checked here; see Setting.Valid.
-func parseSettings(f *Frame, payload []byte) error {
+func parseSettings(f Frame, payload []byte) (Frame, error) {
 	if f.StreamID != 0 {
-		return ErrSettingsStream
+		return f, ErrSettingsStream
 	}
 	if f.Flags.Has(FlagSettingsAck) {
 		if len(payload) != 0 {
 			// "Receipt of a SETTINGS frame with the ACK flag set and a length
 			// field value other than 0 MUST be treated as a connection error
 			// of type FRAME_SIZE_ERROR."
-			return ErrSettingsAckLen
+			return f, ErrSettingsAckLen
 		}
-		return nil
+		return f, nil
 	}
 	if len(payload)%6 != 0 {
-		return ErrSettingsLength
+		return f, ErrSettingsLength
 	}
 	f.settings = payload
-	return nil
+	return f, nil
 }
 
 // NumSettings returns the number of parameters in a SETTINGS frame.

@@ -128,7 +128,7 @@ var errCodeNames = [...]string{
 }
 
 func (c ErrCode) String() string {
-	if int(c) < len(errCodeNames) {
+	if c < ErrCode(len(errCodeNames)) {
 		return errCodeNames[c]
 	}
 	return "UNKNOWN_ERROR_CODE_0x" + strconv.FormatUint(uint64(c), 16)
