@@ -173,10 +173,20 @@ func TestMalformed(t *testing.T) {
 					t.Errorf("n = %d, want %d", n, wantN)
 				}
 				// The header stays valid so that the caller can skip the frame
-				// or address a stream error; nothing else is filled in.
+				// or address a stream error. After a connection error nothing
+				// else is filled in; after a stream error the payload fields
+				// are (a HEADERS block must still reach the HPACK decoder).
 				h, _ := ParseHeader(tc.wire)
 				want := Frame{Header: h}
-				if d := diffFrame(&f, &want); d != "" {
+				selfDep := tc.err == ErrHeadersSelfDep || tc.err == ErrPrioritySelfDep
+				if selfDep {
+					if !f.HasPriority || f.Priority.StreamDep != f.StreamID {
+						t.Errorf("self-dependency: priority fields not kept: %+v", f)
+					}
+					if tc.err == ErrHeadersSelfDep && f.Data == nil {
+						t.Errorf("self-dependency: HEADERS fragment not kept")
+					}
+				} else if d := diffFrame(&f, &want); d != "" {
 					t.Errorf("frame returned with the error: %s", d)
 				}
 				if tc.stream && f.StreamID == 0 {

@@ -85,7 +85,8 @@ var parsers = [...]parser{
 // as a header announces a payload longer than maxFrameSize, or another *Error
 // for a malformed frame. On an *Error other than ErrFrameTooLarge, the frame
 // header and n are still valid, so that the caller can skip the frame or
-// address a stream error to f.StreamID.
+// address a stream error to f.StreamID; after a stream error (Error.Stream)
+// the payload fields are filled in as far as parsing got.
 //
 // The returned Frame aliases p. Parse does not allocate.
 func Parse(p []byte, maxFrameSize uint32) (f Frame, n int, err error) {
@@ -108,6 +109,11 @@ func Parse(p []byte, maxFrameSize uint32) (f Frame, n int, err error) {
 		f.Data = payload
 	}
 	if err != nil {
+		if e, ok := err.(*Error); ok && e.Stream {
+			// A stream error leaves the frame usable: a HEADERS frame's field
+			// block must still be decoded to keep HPACK state in sync.
+			return f, n, err
+		}
 		return Frame{Header: h}, n, err
 	}
 	return f, n, nil

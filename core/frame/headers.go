@@ -22,6 +22,7 @@ func parseHeaders(f Frame, payload []byte) (Frame, error) {
 		f.HasPriority = true
 		f.Priority = parsePriorityFields(payload)
 		payload = payload[5:]
+		f.Data = payload
 		if f.Priority.StreamDep == f.StreamID {
 			// "A stream cannot depend on itself. An endpoint MUST treat this
 			// as a stream error of type PROTOCOL_ERROR."

@@ -1,0 +1,140 @@
+package core
+
+import (
+	"math"
+
+	"github.com/h2proto/h2/core/frame"
+)
+
+// encSink is the io.Writer our hpack.Encoder writes into: a byte slice owned
+// by the Conn, so encoding stays in memory and allocation-free once warm.
+type encSink struct{ b []byte }
+
+func (s *encSink) Write(p []byte) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+// hpackState carries what the x/net decoder does not enforce by itself: the
+// dynamic table size update that RFC 7541 §4.2 requires at the start of the
+// first field block after the peer acknowledges a smaller
+// SETTINGS_HEADER_TABLE_SIZE.
+type hpackState struct {
+	allowed    uint32 // the decoder's allowed maximum table size
+	needUpdate bool   // the next field block must start with a size update
+	minSeen    uint32 // smallest size update seen since we last lowered the size
+}
+
+// headerBlock is the field block being received: a HEADERS frame and the
+// CONTINUATION frames that complete it (RFC 9113 §4.3, §6.10). Fragments are
+// decoded as they arrive; only decoded fields are kept.
+type headerBlock struct {
+	active    bool // CONTINUATION expected
+	streamID  uint32
+	endStream bool
+	action    blockAction
+	streamErr *frame.Error // for actStreamError
+
+	continuations int
+	size          int   // encoded bytes so far
+	listSize      int64 // decoded size, name + value + 32 per field
+	tooLarge      bool  // listSize passed the limit; fields are dropped
+	collect       bool  // keep the decoded fields
+	start         int   // index of the block's first field in Conn.hdrs
+	sawFirst      bool  // the block's first byte was checked for size updates
+}
+
+// blockAction is what a complete field block will do.
+type blockAction uint8
+
+const (
+	actIgnore      blockAction = iota // decode for HPACK state only
+	actRequest                        // server: a new stream
+	actResponse                       // client: 1xx or final response
+	actTrailers                       // trailer section
+	actStreamError                    // decode, then reset the stream
+)
+
+// onField is the decoder's emit callback: it accounts every field against
+// SETTINGS_MAX_HEADER_LIST_SIZE while decoding (RFC 7541 §4.1 sizes) and
+// stops keeping fields once the limit is passed, so a small block cannot
+// expand into a huge list in memory.
+func (c *Conn) onField(f HeaderField) {
+	hb := &c.hb
+	hb.listSize += int64(len(f.Name)+len(f.Value)) + 32
+	if hb.listSize > int64(c.recvMaxList) {
+		hb.tooLarge = true
+		c.dec.SetEmitEnabled(false)
+		return
+	}
+	c.hdrs = append(c.hdrs, f)
+}
+
+// checkSizeUpdates inspects the size updates at the start of a field block
+// (RFC 7541 §6.3) before the decoder sees it.
+func (c *Conn) checkSizeUpdates(p []byte) *frame.Error {
+	saw := false
+	for len(p) > 0 && p[0]&0xe0 == 0x20 {
+		v, n := readSizeUpdate(p)
+		if n == 0 {
+			// Truncated across fragments: the decoder will validate it.
+			saw = true
+			break
+		}
+		saw = true
+		c.hpk.minSeen = min(c.hpk.minSeen, uint32(min(v, math.MaxUint32)))
+		p = p[n:]
+	}
+	if c.hpk.needUpdate && !saw {
+		return errSizeUpdateMissing
+	}
+	if saw {
+		c.hpk.needUpdate = false
+	}
+	return nil
+}
+
+// readSizeUpdate decodes a dynamic table size update: an integer with a 5-bit
+// prefix (RFC 7541 §5.1). It returns n == 0 if p ends before the integer.
+func readSizeUpdate(p []byte) (v uint64, n int) {
+	v = uint64(p[0] & 0x1f)
+	if v < 0x1f {
+		return v, 1
+	}
+	var m uint
+	for i := 1; i < len(p) && i < 10; i++ {
+		v += uint64(p[i]&0x7f) << m
+		if p[i]&0x80 == 0 {
+			return v, i + 1
+		}
+		m += 7
+	}
+	return 0, 0
+}
+
+// localTableSizeSent is called when we advertise a new header table size.
+func (c *Conn) localTableSizeSent(old, size uint32) {
+	if size > c.hpk.allowed {
+		c.hpk.allowed = size
+		c.dec.SetAllowedMaxDynamicTableSize(size)
+	}
+	if size < old {
+		c.hpk.minSeen = math.MaxUint32
+	}
+}
+
+// localTableSizeAcked is called when the peer acknowledges SETTINGS carrying
+// size; ceiling is the largest size still pending.
+func (c *Conn) localTableSizeAcked(size, ceiling uint32) {
+	if ceiling >= c.hpk.allowed {
+		return
+	}
+	// The peer's encoder may still use a table up to the old allowance: it
+	// must now signal a size no larger than the new one, unless it already
+	// did after we sent the SETTINGS.
+	if c.hpk.minSeen > size {
+		c.hpk.needUpdate = true
+	}
+	c.hpk.allowed = ceiling
+	c.dec.SetAllowedMaxDynamicTableSize(ceiling)
+}
