@@ -93,9 +93,9 @@ type Conn struct {
 	framesIn int         // frames received, for liveness
 	fr       frame.Frame // the frame being handled (a field, so it does not escape)
 	in       inputBuffer
-	hb      headerBlock
-	hdrs    []HeaderField // decoded fields of the current input; see Event
-	hdrsOut int           // hdrs[:hdrsOut] are lent to queued events
+	hb       headerBlock
+	hdrs     []HeaderField // decoded fields of the current input; see Event
+	hdrsOut  int           // hdrs[:hdrsOut] are lent to queued events
 
 	// HPACK (RFC 7541) through x/net/http2/hpack.
 	enc     *hpack.Encoder

@@ -99,17 +99,17 @@ type AbuseKind uint8
 
 // Abuse kinds.
 const (
-	AbuseNone             AbuseKind = iota
-	AbuseControlFlood               // queued control frames (ACKs, RSTs, WINDOW_UPDATEs) over Limits.MaxQueuedControlFrames
-	AbuseOutboundFlood              // queued frames over Limits.MaxQueuedFrames
-	AbuseTooManySettings            // a SETTINGS frame with more than Limits.MaxSettingsEntries entries
-	AbuseRapidReset                 // received RST_STREAM rate over Limits.ResetRate
-	AbusePendingStreams             // streams waiting for the application over Limits.MaxPendingStreams
-	AbuseForcedResets               // resets the peer provoked over Limits.MaxForcedResets
-	AbuseGlitches                   // suspicious-but-legal frames over Limits.Glitch
-	AbuseContinuationFlood          // CONTINUATION frames per block over Limits.MaxContinuations
-	AbuseHeaderBlockTooLarge        // encoded field block over Limits.MaxHeaderBlockSize
-	AbuseHeaderBlockTimeout         // a field block left unfinished for Timeouts.HeaderBlock
+	AbuseNone                AbuseKind = iota
+	AbuseControlFlood                  // queued control frames (ACKs, RSTs, WINDOW_UPDATEs) over Limits.MaxQueuedControlFrames
+	AbuseOutboundFlood                 // queued frames over Limits.MaxQueuedFrames
+	AbuseTooManySettings               // a SETTINGS frame with more than Limits.MaxSettingsEntries entries
+	AbuseRapidReset                    // received RST_STREAM rate over Limits.ResetRate
+	AbusePendingStreams                // streams waiting for the application over Limits.MaxPendingStreams
+	AbuseForcedResets                  // resets the peer provoked over Limits.MaxForcedResets
+	AbuseGlitches                      // suspicious-but-legal frames over Limits.Glitch
+	AbuseContinuationFlood             // CONTINUATION frames per block over Limits.MaxContinuations
+	AbuseHeaderBlockTooLarge           // encoded field block over Limits.MaxHeaderBlockSize
+	AbuseHeaderBlockTimeout            // a field block left unfinished for Timeouts.HeaderBlock
 )
 
 var abuseNames = [...]string{
