@@ -54,7 +54,11 @@ func (c *Conn) endStreams(err error, code ErrCode) {
 	for s := c.all.head; s != nil; {
 		next := s.allNext
 		s.held = false // the connection, not the application, ends it
-		c.closeStream(s, closeReason{reset: true, code: code, token: "connection_closed", err: err})
+		if s.state == StateClosed {
+			c.forget(s) // held after a reset; its terminal event is out
+		} else {
+			c.closeStream(s, closeReason{reset: true, code: code, token: "connection_closed", err: err})
+		}
 		s = next
 	}
 	c.held = 0
