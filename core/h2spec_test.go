@@ -28,8 +28,10 @@ type scripted struct {
 }
 
 var (
-	get1    = func(b *coretest.FrameBuilder) []byte { return b.GET(1, "/") }
-	open1   = func(b *coretest.FrameBuilder) []byte { return b.Headers(1, coretest.EndHeaders, coretest.Request("POST", "/")...) }
+	get1  = func(b *coretest.FrameBuilder) []byte { return b.GET(1, "/") }
+	open1 = func(b *coretest.FrameBuilder) []byte {
+		return b.Headers(1, coretest.EndHeaders, coretest.Request("POST", "/")...)
+	}
 	cancel1 = func(b *coretest.FrameBuilder) []byte { return b.RST(1, frame.ErrCodeCancel) }
 )
 
@@ -97,14 +99,18 @@ var serverScripts = []scripted{
 	{"6.4/1 RST_STREAM on stream 0", frames(func(b *coretest.FrameBuilder) []byte { return b.RST(0, frame.ErrCodeCancel) }), connErr(frame.ErrCodeProtocol)},
 	{"6.4/3 RST_STREAM with length 3", frames(open1, func(b *coretest.FrameBuilder) []byte { return b.Raw(frame.TypeRSTStream, 0, 1, []byte{0, 0, 8}) }),
 		connErr(frame.ErrCodeFrameSize)},
-	{"6.5/1 SETTINGS ACK with payload", frames(func(b *coretest.FrameBuilder) []byte { return b.Raw(frame.TypeSettings, frame.FlagSettingsAck, 0, []byte{0}) }),
+	{"6.5/1 SETTINGS ACK with payload", frames(func(b *coretest.FrameBuilder) []byte {
+		return b.Raw(frame.TypeSettings, frame.FlagSettingsAck, 0, []byte{0})
+	}),
 		connErr(frame.ErrCodeFrameSize)},
 	{"6.5/2 SETTINGS on a stream", frames(func(b *coretest.FrameBuilder) []byte {
 		return b.Raw(frame.TypeSettings, 0, 1, []byte{0, 3, 0, 0, 0, 100})
 	}), connErr(frame.ErrCodeProtocol)},
 	{"6.5/3 SETTINGS length not a multiple of 6", frames(func(b *coretest.FrameBuilder) []byte { return b.Raw(frame.TypeSettings, 0, 0, []byte{0, 3, 0}) }),
 		connErr(frame.ErrCodeFrameSize)},
-	{"6.5.2/1 ENABLE_PUSH 2", frames(func(b *coretest.FrameBuilder) []byte { return b.Settings(frame.Setting{ID: frame.SettingEnablePush, Val: 2}) }),
+	{"6.5.2/1 ENABLE_PUSH 2", frames(func(b *coretest.FrameBuilder) []byte {
+		return b.Settings(frame.Setting{ID: frame.SettingEnablePush, Val: 2})
+	}),
 		connErr(frame.ErrCodeProtocol)},
 	{"6.5.2/2 INITIAL_WINDOW_SIZE above 2^31-1", frames(func(b *coretest.FrameBuilder) []byte {
 		return b.Settings(frame.Setting{ID: frame.SettingInitialWindowSize, Val: 1 << 31})
@@ -145,7 +151,9 @@ var serverScripts = []scripted{
 		return b.Headers(1, coretest.EndStream|coretest.EndHeaders, append(coretest.Request("GET", "/")[:8:8], ":status", "200")...)
 	}), streamErr(frame.ErrCodeProtocol)},
 	{"8.1.2.1/3 pseudo-header in trailers", frames(open1, func(b *coretest.FrameBuilder) []byte { return b.Data(1, false, []byte("test")) },
-		func(b *coretest.FrameBuilder) []byte { return b.Headers(1, coretest.EndStream|coretest.EndHeaders, ":method", "POST") }),
+		func(b *coretest.FrameBuilder) []byte {
+			return b.Headers(1, coretest.EndStream|coretest.EndHeaders, ":method", "POST")
+		}),
 		streamErr(frame.ErrCodeProtocol)},
 	{"8.1.2.1/4 pseudo-header after a regular field", frames(func(b *coretest.FrameBuilder) []byte {
 		return b.Headers(1, coretest.EndStream|coretest.EndHeaders, append([]string{"x-test", "ok"}, coretest.Request("GET", "/")...)...)
