@@ -95,7 +95,6 @@ type Conn struct {
 	in       inputBuffer
 	hb       headerBlock
 	hdrs     []HeaderField // decoded fields of the current input; see Event
-	hdrsOut  int           // hdrs[:hdrsOut] are lent to queued events
 
 	// HPACK (RFC 7541) through x/net/http2/hpack.
 	enc     *hpack.Encoder
@@ -156,13 +155,12 @@ type Conn struct {
 }
 
 type goAwayState struct {
-	sent      uint8  // 0: none; 1: first phase (2^31-1) sent; 2: final sent
-	lastSent  uint32 // last-stream-id of our final GOAWAY
-	recv      bool
-	lastRecv  uint32 // smallest last-stream-id the peer sent
-	recvCode  ErrCode
-	pingData  [8]byte
-	pingAcked bool
+	sent     uint8  // 0: none; 1: first phase (2^31-1) sent; 2: final sent
+	lastSent uint32 // last-stream-id of our final GOAWAY
+	recv     bool
+	lastRecv uint32 // smallest last-stream-id the peer sent
+	recvCode ErrCode
+	pingData [8]byte
 }
 
 type pendingPing struct {

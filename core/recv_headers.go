@@ -37,6 +37,11 @@ func (c *Conn) classifyHeaders(id uint32) (blockAction, *frame.Error, *frame.Err
 	s := c.streams[id]
 	if s == nil {
 		if !c.peerParity(id) {
+			if c.role == RoleServer {
+				// "Streams initiated by a client MUST use odd-numbered
+				// stream identifiers" (RFC 9113 §5.1.1).
+				return 0, nil, errStreamIDParity
+			}
 			if id >= c.nextLocalID {
 				return 0, nil, errIdleStreamFrame
 			}
