@@ -176,7 +176,11 @@ func (c *Conn) feedBlock(p []byte, end bool) {
 		c.hdrs = c.hdrs[:hb.start]
 	case actStreamError:
 		c.hdrs = c.hdrs[:hb.start]
-		c.peerStreamError(hb.streamID, hb.streamErr)
+		if c.streams[hb.streamID] == nil {
+			c.refuse(hb.streamID, hb.streamErr) // the HEADERS opened it
+		} else {
+			c.peerStreamError(hb.streamID, hb.streamErr)
+		}
 	case actRequest:
 		c.onRequest(hb.streamID, fields, hb.endStream, hb.tooLarge)
 	case actResponse:

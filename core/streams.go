@@ -198,7 +198,8 @@ func (c *Conn) chargeProvoked() bool {
 // peerStreamError handles a stream error caused by the peer (RFC 9113
 // §5.4.2): RST_STREAM with the error's code. A stream error on an idle stream
 // cannot be answered with RST_STREAM (RFC 9113 §6.4) and becomes a
-// connection error.
+// connection error; one on a stream already closed is only charged to the
+// glitch budget.
 func (c *Conn) peerStreamError(id uint32, e *frame.Error) {
 	s := c.streams[id]
 	if s == nil || s.state == StateClosed {
@@ -206,12 +207,10 @@ func (c *Conn) peerStreamError(id uint32, e *frame.Error) {
 			c.connError(&frame.Error{Code: e.Code, Token: e.Token, Section: e.Section})
 			return
 		}
-		if !c.chargeProvoked() {
-			return
-		}
-		if s == nil || !s.resetByUs {
-			c.queueRST(id, e.Code)
-		}
+		// The stream is already closed and "an endpoint MUST NOT send frames
+		// other than PRIORITY on a closed stream" (RFC 9113 §5.1): nothing
+		// to reset, but the peer's mistake still costs it.
+		c.glitch()
 		return
 	}
 	if !c.chargeProvoked() {
