@@ -84,6 +84,7 @@ type Conn struct {
 	prefaceRead int  // bytes of the client magic matched (server)
 	gotPreface  bool // the peer's first SETTINGS arrived
 	connected   bool // and it acknowledged ours
+	ackedOnce   bool // some SETTINGS of ours was acknowledged
 	goAway      goAwayState
 	closing     bool  // an error or the end of the last stream: drain output
 	closed      bool  // PhaseClosed
@@ -213,6 +214,7 @@ func newConn(now time.Time, role Role, cfg Config) (*Conn, error) {
 	c.dec = hpack.NewDecoder(InitialSettings().HeaderTableSize, c.onField)
 	c.dec.SetMaxStringLength(2 * cfg.Limits.MaxHeaderBlockSize)
 
+	c.hpk.allowed = InitialSettings().HeaderTableSize
 	c.connIn.init(65535, int64(cfg.ConnectionWindowSize))
 	c.connOut.avail = 65535
 	c.local.acked = InitialSettings()

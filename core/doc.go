@@ -45,7 +45,9 @@
 //
 // Every stream the application knows of — opened with OpenStream, or
 // announced by EventRequest — gets exactly one terminal event,
-// EventStreamClosed or EventStreamReset, including when the connection ends.
+// EventStreamClosed or EventStreamReset, including when the connection ends
+// — unless the application gives the stream up first with ReleaseStream,
+// after which nothing more is reported for it.
 // Stream state follows RFC 9113 §5.1, written as a transition table
 // (state.go).
 //

@@ -49,8 +49,10 @@ const (
 	// cause; Retryable (client) reports that the server did not process the
 	// request (REFUSED_STREAM, or above a GOAWAY's last stream ID), so it is
 	// safe to send again; Err is set when the whole connection ended. For a
-	// server stream reset by the peer, the application still holds the
-	// stream until it calls ReleaseStream.
+	// server stream reset by the peer — or by us because of a stream error
+	// the peer provoked (Remote false) — the application still holds the
+	// stream until it calls ReleaseStream; only its own ResetStream releases
+	// it implicitly.
 	EventStreamReset
 
 	// EventStreamClosed (terminal): both directions ended normally.

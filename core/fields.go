@@ -26,6 +26,8 @@ var (
 	ruleContentLength      = rule("content_length_mismatch", "RFC 9113 §8.1.1")
 	ruleBodyNotAllowed     = rule("content_not_allowed", "RFC 9113 §8.1.1")
 	ruleBadStatus          = rule("invalid_status", "RFC 9113 §8.3.2")
+	ruleMissingStatus      = rule("missing_status", "RFC 9113 §8.3.2")
+	ruleNoContentLength    = rule("content_length_in_1xx_or_204", "RFC 9110 §8.6")
 	ruleStatus101          = rule("status_101", "RFC 9113 §8.6")
 	ruleInfoEndStream      = rule("informational_end_stream", "RFC 9113 §8.1")
 	ruleTrailersNoEnd      = rule("trailers_without_end_stream", "RFC 9113 §8.1")
@@ -248,7 +250,7 @@ func checkResponse(fields []HeaderField, relax *Relax) (msgInfo, int, *frame.Err
 		}
 	}
 	if info.status == 0 {
-		return info, -1, ruleMissingPseudo
+		return info, -1, ruleMissingStatus
 	}
 	return info, -1, nil
 }

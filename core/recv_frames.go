@@ -46,12 +46,18 @@ func (c *Conn) onData(f *frame.Frame) {
 	}
 	end := f.Flags.Has(frame.FlagDataEndStream)
 	s.recvN += n
+	var bad *frame.Error
 	switch {
 	case n > 0 && (s.recvNoBody || (c.role == RoleClient && !s.gotFinal)):
-		c.peerStreamError(s.id, ruleBodyNotAllowed)
-		return
+		bad = ruleBodyNotAllowed
 	case s.recvCL >= 0 && (s.recvN > s.recvCL || (end && s.recvN != s.recvCL)):
-		c.peerStreamError(s.id, ruleContentLength)
+		bad = ruleContentLength
+	}
+	if bad != nil {
+		// The stream dies, so these bytes will never be consumed: return
+		// them to the connection window now.
+		c.returnConnCredit(n)
+		c.peerStreamError(s.id, bad)
 		return
 	}
 	if n == 0 && !end {
@@ -63,6 +69,10 @@ func (c *Conn) onData(f *frame.Frame) {
 	case s.pending:
 		s.pendData = append(s.pendData, f.Data...)
 		s.pendEnd = s.pendEnd || end
+	case !s.surfaced:
+		// Released by the application (ReleaseStream): nothing is
+		// reported any more; the bytes are credited back.
+		c.credit(s, n)
 	case s.manual:
 		s.unconsumed += n
 		c.emit(Event{Kind: EventData, StreamID: s.id, Data: f.Data, EndStream: end})
@@ -152,7 +162,7 @@ func (c *Conn) onSettings(f *frame.Frame) {
 			// SETTINGS_ENABLE_PUSH set to 1 as a connection error."
 			c.connError(errServerPush)
 			return
-		case st.ID == frame.SettingEnableConnectProtocol && st.Val == 0 && c.peer.EnableConnectProtocol:
+		case st.ID == frame.SettingEnableConnectProtocol && st.Val == 0 && next.EnableConnectProtocol:
 			c.connError(errConnectProtoRevoked)
 			return
 		}
@@ -162,12 +172,15 @@ func (c *Conn) onSettings(f *frame.Frame) {
 		// RFC 9113 §6.9.2: adjust every stream's send window; one pushed
 		// above 2^31-1 is a connection FLOW_CONTROL_ERROR.
 		for s := c.all.head; s != nil; s = s.allNext {
-			if s.out.avail+delta > frame.MaxWindowSize {
+			if s.state != StateClosed && s.out.avail+delta > frame.MaxWindowSize {
 				c.connError(errSettingsWindow)
 				return
 			}
 		}
 		for s := c.all.head; s != nil; s = s.allNext {
+			if s.state == StateClosed {
+				continue // no longer maintained (held closed streams)
+			}
 			s.out.avail += delta
 			if delta > 0 && s.hasOutput() && !s.inSched && canSend(s.state) {
 				c.sched.push(s)
@@ -195,11 +208,20 @@ func (c *Conn) onSettingsAck() {
 	old := c.local.acked
 	c.local.acked = c.local.pending[0]
 	c.local.pending = append(c.local.pending[:0], c.local.pending[1:]...)
+	c.ackedOnce = true
 	now := &c.local.acked
 	c.refreshCeilings()
 	if now.InitialWindowSize != old.InitialWindowSize {
 		for s := c.all.head; s != nil; s = s.allNext {
 			s.in.retarget(int64(now.InitialWindowSize))
+			// Credit held back for batching may now be a quarter of a
+			// smaller window: send it, or the stream could stall.
+			if !canRecv(s.state) {
+				continue
+			}
+			if inc := s.in.consume(0); inc > 0 {
+				c.queueWindowUpdate(s.id, inc)
+			}
 		}
 	}
 	c.localTableSizeAcked(now.HeaderTableSize, c.local.ceiling(getHeaderTableSize))

@@ -281,8 +281,9 @@ func (c *Conn) onResponse(s *stream, fields []HeaderField, endStream, tooLarge b
 		e = ruleStatus101
 	case info.status < 200 && endStream:
 		e = ruleInfoEndStream
-	case s.connect && info.status < 300 && info.status >= 200 && info.contentLength >= 0:
-		e = ruleTunnelLength
+	case endStream && info.contentLength > 0 && !s.head && info.status != 204 && info.status != 304 &&
+		!(s.connect && info.status < 300):
+		e = ruleContentLength
 	}
 	if e != nil {
 		c.peerStreamError(s.id, e)
@@ -294,6 +295,8 @@ func (c *Conn) onResponse(s *stream, fields []HeaderField, endStream, tooLarge b
 	}
 	s.gotFinal = true
 	s.recvNoBody = s.head || info.status == 204 || info.status == 304
+	// "A client MUST ignore any Content-Length or Transfer-Encoding header
+	// fields received in a successful response to CONNECT" (RFC 9110 §9.3.6).
 	s.tunnel = s.connect && info.status < 300
 	if !s.recvNoBody && !s.tunnel {
 		s.recvCL = info.contentLength
@@ -327,7 +330,7 @@ func (c *Conn) onTrailers(s *stream, fields []HeaderField, endStream, tooLarge b
 	}
 	if s.pending {
 		s.pendTrailers = append([]HeaderField(nil), fields...)
-	} else {
+	} else if s.surfaced {
 		c.emit(Event{Kind: EventTrailers, StreamID: s.id, Headers: fields, EndStream: true})
 	}
 	c.recvEnd(s)

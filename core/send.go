@@ -122,6 +122,10 @@ func (c *Conn) SendHeaders(id uint32, headers []HeaderField, endStream bool) err
 		return messageError(headers, -1, ruleInfoEndStream)
 	case tunnel && info.contentLength >= 0:
 		return messageError(headers, -1, ruleTunnelLength)
+	case (st < 200 || st == 204) && info.contentLength >= 0:
+		// "A server MUST NOT send a Content-Length header field in any
+		// response with a status code of 1xx or 204" (RFC 9110 §8.6).
+		return messageError(headers, -1, ruleNoContentLength)
 	case endStream && !noBody && info.contentLength > 0:
 		return ErrContentLength
 	case headerListSize(0, headers) > uint64(c.peer.MaxHeaderListSize):
@@ -183,6 +187,8 @@ func (c *Conn) Respond(id uint32, status int, headers []HeaderField, body []byte
 		return ErrBodyNotAllowed
 	case tunnel && info.contentLength >= 0:
 		return messageError(headers, -1, ruleTunnelLength)
+	case status == 204 && info.contentLength >= 0:
+		return messageError(headers, -1, ruleNoContentLength)
 	case info.contentLength >= 0 && !noBody && info.contentLength != int64(len(body)):
 		return ErrContentLength
 	case len(body) > c.sendRoom(s):

@@ -104,6 +104,15 @@ func (l *localSettings) latest() *Settings {
 	return &l.acked
 }
 
+// pendingCeiling is ceiling over the pending snapshots only.
+func (l *localSettings) pendingCeiling(get func(*Settings) uint32) uint32 {
+	var v uint32
+	for i := range l.pending {
+		v = max(v, get(&l.pending[i]))
+	}
+	return v
+}
+
 // ceiling returns the largest value of a parameter across the acknowledged
 // and pending snapshots: until an ACK arrives the peer may be using either,
 // so limits on what we accept use the most generous one.

@@ -98,10 +98,20 @@ func (c *Conn) sendSettings(want Settings) {
 
 // refreshCeilings recomputes the limits on what we accept, which follow the
 // most generous of the acknowledged and pending settings.
+//
+// Before the first ACK the acknowledged snapshot holds the RFC's initial
+// values, under which the header list and concurrency are unlimited. Both
+// limits are ours to enforce at any time (RFC 9113 §6.5.2 calls the first
+// advisory; §5.1.2 lets us refuse streams), so until then only what we sent
+// counts: a peer cannot escape them by delaying its ACK.
 func (c *Conn) refreshCeilings() {
 	c.recvMaxFrame = c.local.ceiling(func(s *Settings) uint32 { return s.MaxFrameSize })
 	c.recvMaxList = c.local.ceiling(func(s *Settings) uint32 { return s.MaxHeaderListSize })
 	c.recvMaxConc = c.local.ceiling(func(s *Settings) uint32 { return s.MaxConcurrentStreams })
+	if !c.ackedOnce && len(c.local.pending) > 0 {
+		c.recvMaxList = c.local.pendingCeiling(func(s *Settings) uint32 { return s.MaxHeaderListSize })
+		c.recvMaxConc = c.local.pendingCeiling(func(s *Settings) uint32 { return s.MaxConcurrentStreams })
+	}
 }
 
 // sendFrameSize is the largest payload we put in one frame.

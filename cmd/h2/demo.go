@@ -41,9 +41,9 @@ func demo(args []string, out io.Writer) error {
 
 	results := []struct {
 		name, method, path, body string
-		wantStatus                 int
-		wantBody                   string
-		wantTrailer                string
+		wantStatus               int
+		wantBody                 string
+		wantTrailer              string
 	}{
 		{"GET /", "GET", "/", "", 200, "hello from h2proto\n", ""},
 		{"POST /echo", "POST", "/echo", "ping pong", 200, "ping pong", ""},
