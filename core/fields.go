@@ -150,24 +150,33 @@ func parseContentLength(s string) (int64, bool) {
 
 func isPseudo(name string) bool { return len(name) > 0 && name[0] == ':' }
 
+// checkPlacement applies the rules every field of a request or response
+// obeys: a regular field passes checkRegular; a pseudo-header field must not
+// follow a regular one (RFC 9113 §8.3). The caller checks pseudo-header
+// names and values.
+func checkPlacement(fields []HeaderField, i int, relax *Relax, info *msgInfo) *frame.Error {
+	if f := &fields[i]; !isPseudo(f.Name) {
+		return checkRegular(f, relax, info)
+	}
+	if i > 0 && !isPseudo(fields[i-1].Name) {
+		return rulePseudoAfterRegular
+	}
+	return nil
+}
+
 // checkRequest validates a request's field section (RFC 9113 §8.3.1, §8.5,
 // RFC 8441 §4). extConnect reports whether :protocol is acceptable. On error
 // it also returns the index of the offending field, or -1.
 func checkRequest(fields []HeaderField, extConnect bool, relax *Relax) (msgInfo, int, *frame.Error) {
 	info := msgInfo{contentLength: -1}
 	var seen uint8
-	regular := false
 	for i := range fields {
 		f := &fields[i]
-		if !isPseudo(f.Name) {
-			regular = true
-			if e := checkRegular(f, relax, &info); e != nil {
+		if e := checkPlacement(fields, i, relax, &info); e != nil || !isPseudo(f.Name) {
+			if e != nil {
 				return info, i, e
 			}
 			continue
-		}
-		if regular {
-			return info, i, rulePseudoAfterRegular
 		}
 		var bit uint8
 		switch f.Name {
@@ -225,18 +234,13 @@ func checkRequest(fields []HeaderField, extConnect bool, relax *Relax) (msgInfo,
 // checkResponse validates a response's field section (RFC 9113 §8.3.2).
 func checkResponse(fields []HeaderField, relax *Relax) (msgInfo, int, *frame.Error) {
 	info := msgInfo{contentLength: -1}
-	regular := false
 	for i := range fields {
 		f := &fields[i]
-		if !isPseudo(f.Name) {
-			regular = true
-			if e := checkRegular(f, relax, &info); e != nil {
+		if e := checkPlacement(fields, i, relax, &info); e != nil || !isPseudo(f.Name) {
+			if e != nil {
 				return info, i, e
 			}
 			continue
-		}
-		if regular {
-			return info, i, rulePseudoAfterRegular
 		}
 		if f.Name != ":status" {
 			return info, i, ruleUnknownPseudo

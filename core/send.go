@@ -99,15 +99,9 @@ func (c *Conn) sendable(id uint32) (*stream, error) {
 // content. Use Respond to send headers and a body in one call, SendTrailers
 // for trailers.
 func (c *Conn) SendHeaders(id uint32, headers []HeaderField, endStream bool) error {
-	if c.role != RoleServer {
-		return ErrNotServer
-	}
-	s, err := c.sendable(id)
+	s, err := c.responding(id)
 	if err != nil {
 		return err
-	}
-	if s.sentFinal {
-		return ErrInvalidStreamState
 	}
 	info, idx, e := checkResponse(headers, &c.cfg.Relax)
 	if e != nil {
@@ -142,6 +136,18 @@ func (c *Conn) SendHeaders(id uint32, headers []HeaderField, endStream bool) err
 	return nil
 }
 
+// responding returns a server stream whose final response is not sent yet.
+func (c *Conn) responding(id uint32) (*stream, error) {
+	if c.role != RoleServer {
+		return nil, ErrNotServer
+	}
+	s, err := c.sendable(id)
+	if err == nil && s.sentFinal {
+		err = ErrInvalidStreamState
+	}
+	return s, err
+}
+
 func (c *Conn) finalSent(s *stream, status int, cl int64, noBody, tunnel bool) {
 	s.sentFinal, s.sendNoBody, s.tunnel = true, noBody, tunnel
 	if !noBody && !tunnel {
@@ -161,15 +167,9 @@ func (c *Conn) finalSent(s *stream, status int, cl int64, noBody, tunnel bool) {
 // ErrSendBufferFull and sends nothing; use SendHeaders and SendData for
 // larger bodies.
 func (c *Conn) Respond(id uint32, status int, headers []HeaderField, body []byte) error {
-	if c.role != RoleServer {
-		return ErrNotServer
-	}
-	s, err := c.sendable(id)
+	s, err := c.responding(id)
 	if err != nil {
 		return err
-	}
-	if s.sentFinal {
-		return ErrInvalidStreamState
 	}
 	info := msgInfo{contentLength: -1}
 	if idx, e := checkFields(headers, &c.cfg.Relax, &info, ruleUnknownPseudo); e != nil {

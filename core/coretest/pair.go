@@ -50,7 +50,7 @@ type Pair struct {
 	// Log holds the events polled so far when OnEvent is nil.
 	Log []Logged
 
-	// Trace, if set, is called with every chunk of bytes delivered.
+	// Trace, if set, is called with every chunk of bytes a Conn consumed.
 	Trace func(from Side, p []byte)
 
 	rng    *rand.Rand
@@ -96,13 +96,9 @@ func (p *Pair) Step() bool {
 				n = min(n, 1+p.rng.IntN(p.MaxChunk))
 			}
 			chunk := p.flight[from][:n]
-			if p.Trace != nil {
-				p.Trace(from, chunk)
-			}
 			m, err := dst.Receive(p.Now, chunk)
-			if p.Trace != nil && m < n {
-				// Only what was consumed was delivered; the rest is retried.
-				_ = m
+			if p.Trace != nil && m > 0 {
+				p.Trace(from, chunk[:m]) // only what was consumed; the rest is retried
 			}
 			p.flight[from] = p.flight[from][:copy(p.flight[from], p.flight[from][m:])]
 			moved = moved || m > 0
