@@ -129,7 +129,11 @@ type Limits struct {
 	// MaxPendingStreams caps server streams the peer opened while the
 	// application already held MaxConcurrentStreams of them, waiting to be
 	// surfaced (Go's Rapid Reset defence counts handlers the same way).
-	// Default 4 × MaxConcurrentStreams.
+	// Waiting streams are open streams, so SETTINGS_MAX_CONCURRENT_STREAMS
+	// already bounds them (excess ones are refused with REFUSED_STREAM):
+	// this cap only bites when set below MaxConcurrentStreams, and stays as
+	// a second line should that accounting change. Default 4 ×
+	// MaxConcurrentStreams (DESIGN §5).
 	MaxPendingStreams int
 
 	// MaxQueuedEvents is the number of unpolled events above which Receive

@@ -208,6 +208,7 @@ func (c *Conn) onSettingsAck() {
 	old := c.local.acked
 	c.local.acked = c.local.pending[0]
 	c.local.pending = append(c.local.pending[:0], c.local.pending[1:]...)
+	c.local.sentAt = append(c.local.sentAt[:0], c.local.sentAt[1:]...)
 	c.ackedOnce = true
 	now := &c.local.acked
 	c.refreshCeilings()
@@ -225,8 +226,9 @@ func (c *Conn) onSettingsAck() {
 		}
 	}
 	c.localTableSizeAcked(now.HeaderTableSize, c.local.ceiling(getHeaderTableSize))
-	if len(c.local.pending) > 0 {
-		c.setTimer(timerSettingsAck, c.cfg.Timeouts.SettingsAck)
+	if len(c.local.pending) > 0 && c.cfg.Timeouts.SettingsAck > 0 {
+		// Each frame gets its own deadline, counted from when it was sent.
+		c.timers[timerSettingsAck] = c.local.sentAt[0].Add(c.cfg.Timeouts.SettingsAck)
 	} else {
 		c.stopTimer(timerSettingsAck)
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"time"
 
 	"github.com/h2proto/h2/core/frame"
 )
@@ -93,7 +94,8 @@ func (s *Settings) appendDiff(dst []frame.Setting, base *Settings) []frame.Setti
 // sender's point of view).
 type localSettings struct {
 	acked   Settings
-	pending []Settings // snapshot after each unacknowledged SETTINGS frame
+	pending []Settings  // snapshot after each unacknowledged SETTINGS frame
+	sentAt  []time.Time // when each pending frame was sent, for its ACK timer
 }
 
 // latest is the newest advertised snapshot, acknowledged or not.

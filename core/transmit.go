@@ -72,8 +72,13 @@ func (c *Conn) queueSettingsAck() {
 }
 
 // queueGoAway queues a GOAWAY. It bypasses the queue limits: it is the
-// frame that reports them.
+// frame that reports them. Once a final GOAWAY is out, later ones never
+// carry a higher last-stream-id: "Endpoints MUST NOT increase the value they
+// send in the last stream identifier" (RFC 9113 §6.8).
 func (c *Conn) queueGoAway(last uint32, code ErrCode, debug string) {
+	if c.goAway.sent == 2 {
+		last = min(last, c.goAway.lastSent)
+	}
 	c.out = frame.AppendGoAway(c.out, last, code, []byte(debug))
 	c.outFrames++
 	if c.goAway.sent < 2 {
@@ -89,6 +94,7 @@ func (c *Conn) sendSettings(want Settings) {
 	c.out = frame.AppendSettings(c.out, c.settingsBuf)
 	c.outFrames++
 	c.local.pending = append(c.local.pending, want)
+	c.local.sentAt = append(c.local.sentAt, c.now)
 	c.localTableSizeSent(prev.HeaderTableSize, want.HeaderTableSize)
 	c.refreshCeilings()
 	if len(c.local.pending) == 1 {
