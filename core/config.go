@@ -58,9 +58,9 @@ type Config struct {
 	MaxSendFrameSize uint32
 
 	// PeerMaxConcurrentStreams is the concurrency limit a client assumes for
-	// the server until the server's SETTINGS arrive (the RFC's initial value
-	// is unlimited, which would let a client overrun any real server).
-	// Default 100.
+	// the server until the server's SETTINGS set one — and keeps if they
+	// never do (the RFC's initial value is unlimited, which would let a
+	// client overrun any real server). Default 100.
 	PeerMaxConcurrentStreams uint32
 
 	Limits   Limits
@@ -76,15 +76,17 @@ type Limits struct {
 	// checked before any is applied (nghttp2 uses 32). Default 32.
 	MaxSettingsEntries int
 
-	// MaxQueuedControlFrames caps control frames we queued in reply to the
-	// peer (SETTINGS and PING ACKs, RST_STREAM, WINDOW_UPDATE) and that the
-	// transport has not taken with PollTransmit yet: a peer that floods us and
-	// never reads can otherwise grow our output without bound (CVE-2019-9512,
-	// -9514, -9515). Default 1,000.
+	// MaxQueuedControlFrames caps control frames (SETTINGS and PING ACKs,
+	// RST_STREAM, WINDOW_UPDATE, keep-alive PING) waiting in the output queue
+	// for PollTransmit: a peer that floods us and never reads can otherwise
+	// grow our output without bound (CVE-2019-9512, -9514, -9515). Checked
+	// after each received frame and timer; a driver that drains PollTransmit
+	// after every command, as documented, never trips it itself. Default
+	// 1,000.
 	MaxQueuedControlFrames int
 
-	// MaxQueuedFrames caps all frames waiting in the output queue. Default
-	// 5,000.
+	// MaxQueuedFrames caps all frames waiting in the output queue, checked
+	// at the same points. Default 5,000.
 	MaxQueuedFrames int
 
 	// OutputHighWater is the size of queued output above which Receive stops

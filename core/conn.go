@@ -72,9 +72,11 @@ const clientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 //     CheckInvariants and the rest.
 //
 // After every input or command, drain the outputs in this order: PollEvent
-// until it reports false, then PollTransmit (write what it returns), then
-// PollTimeout (re-arm the one timer). Events borrow memory that the next
-// Receive or HandleTimeout may reuse (see Event).
+// until it reports false, then PollTransmit (write what it returns) — which
+// can itself queue events (a stream ending as its last DATA leaves, a
+// waiting request surfacing, EventClosed), so poll events again until both
+// are empty — then PollTimeout (re-arm the one timer). Events borrow memory
+// that the next Receive or HandleTimeout may reuse (see Event).
 type Conn struct {
 	cfg  Config
 	role Role
@@ -91,11 +93,12 @@ type Conn struct {
 	err         error // why the connection ended; nil for a clean close
 
 	// Input.
-	framesIn int         // frames received, for liveness
-	fr       frame.Frame // the frame being handled (a field, so it does not escape)
-	in       inputBuffer
-	hb       headerBlock
-	hdrs     []HeaderField // decoded fields of the current input; see Event
+	framesIn   int         // frames received, for liveness
+	fr         frame.Frame // the frame being handled (a field, so it does not escape)
+	in         inputBuffer
+	hb         headerBlock
+	hdrs       []HeaderField // decoded fields of the current input; see Event
+	fieldsLent bool          // an event holds the fields of the block just ended
 
 	// HPACK (RFC 7541) through x/net/http2/hpack.
 	enc     *hpack.Encoder
@@ -268,8 +271,10 @@ func (c *Conn) Phase() Phase {
 	return PhasePreface
 }
 
-// Err returns why the connection ended: nil while it runs or after a clean
-// close, a *ConnError after a protocol error, or ErrConnectionLost.
+// Err returns why the connection ended or is ending: nil while it runs or
+// after a clean close; a *ConnError after a protocol error, a timeout, or a
+// GOAWAY from the peer with a non-zero code (streams up to its last stream
+// ID may still finish then); or ErrConnectionLost.
 func (c *Conn) Err() error { return c.err }
 
 // LocalSettings returns the settings we advertised that the peer has

@@ -26,7 +26,10 @@
 //		// PhaseClosed: close the transport.
 //	}
 //
-// Drain in that order after every input and every command. Time is only ever
+// Drain in that order after every input and every command, and poll events
+// again after PollTransmit until both are empty: writing a stream's last
+// DATA can end it, surface a waiting request, or close the connection, and
+// those are events too. Time is only ever
 // an argument: each input takes now, as do the commands that start a timer
 // or measure one (Ping, GoAway, Close, UpdateSettings); other commands use
 // the latest time the Conn was given.

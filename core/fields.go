@@ -25,6 +25,7 @@ var (
 	ruleBadContentLength   = rule("invalid_content_length", "RFC 9110 §8.6")
 	ruleContentLength      = rule("content_length_mismatch", "RFC 9113 §8.1.1")
 	ruleBodyNotAllowed     = rule("content_not_allowed", "RFC 9113 §8.1.1")
+	ruleDataBeforeResponse = rule("data_before_response", "RFC 9113 §8.1")
 	ruleBadStatus          = rule("invalid_status", "RFC 9113 §8.3.2")
 	ruleMissingStatus      = rule("missing_status", "RFC 9113 §8.3.2")
 	ruleNoContentLength    = rule("content_length_in_1xx_or_204", "RFC 9110 §8.6")

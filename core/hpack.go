@@ -34,6 +34,7 @@ type headerBlock struct {
 	endStream bool
 	action    blockAction
 	streamErr *frame.Error // for actStreamError
+	newStream bool         // for actStreamError: the HEADERS opened the stream
 
 	continuations int
 	size          int   // encoded bytes so far
@@ -53,6 +54,7 @@ const (
 	actResponse                       // client: 1xx or final response
 	actTrailers                       // trailer section
 	actStreamError                    // decode, then reset the stream
+	actRefuse                         // decode without keeping fields, then REFUSED_STREAM
 )
 
 // onField is the decoder's emit callback: it accounts every field against

@@ -783,11 +783,11 @@ func TestMsgNoContentResponses(t *testing.T) {
 			}, []string{"response 1 304 end=true", "closed 1"}, false},
 		{"RFC9113_8.1_DATA_before_any_response_is_malformed", "GET",
 			func(fb *coretest.FrameBuilder) [][]byte { return [][]byte{fb.Data(1, true, []byte("x"))} },
-			[]string{"reset 1 PROTOCOL_ERROR content_not_allowed remote=false"}, true},
+			[]string{"reset 1 PROTOCOL_ERROR data_before_response remote=false"}, true},
 		{"RFC9113_8.1_DATA_after_1xx_before_final_response_is_malformed", "GET",
 			func(fb *coretest.FrameBuilder) [][]byte {
 				return [][]byte{fb.Headers(1, coretest.EndHeaders, ":status", "100"), fb.Data(1, false, []byte("x"))}
-			}, []string{"informational 1 100", "reset 1 PROTOCOL_ERROR content_not_allowed remote=false"}, true},
+			}, []string{"informational 1 100", "reset 1 PROTOCOL_ERROR data_before_response remote=false"}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

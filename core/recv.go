@@ -78,6 +78,7 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 			break
 		}
 		c.onFrame(&c.fr, err)
+		c.checkQueues()
 		n += m
 		p = p[m:]
 	}
@@ -171,6 +172,7 @@ func (c *Conn) completePartial(p []byte) int {
 	c.fr, _, err = frame.Parse(buf, c.recvMaxFrame)
 	c.in.done()
 	c.onFrame(&c.fr, err)
+	c.checkQueues()
 	return taken
 }
 

@@ -13,6 +13,14 @@ func (c *Conn) onData(f *frame.Frame) {
 		c.connError(errConnFlowControl)
 		return
 	}
+	if len(f.Data) == 0 && !f.Flags.Has(frame.FlagDataEndStream) {
+		// Legal, but a flood of empty frames is work for nothing
+		// (CVE-2019-9518), whichever stream it targets.
+		c.glitch()
+		if c.closing {
+			return
+		}
+	}
 	s := c.streams[f.StreamID]
 	if s == nil || s.state == StateClosed {
 		if s == nil && c.isIdle(f.StreamID) {
@@ -48,7 +56,10 @@ func (c *Conn) onData(f *frame.Frame) {
 	s.recvN += n
 	var bad *frame.Error
 	switch {
-	case n > 0 && (s.recvNoBody || (c.role == RoleClient && !s.gotFinal)):
+	case c.role == RoleClient && !s.gotFinal:
+		// DATA before the final response, even empty (RFC 9113 §8.1).
+		bad = ruleDataBeforeResponse
+	case n > 0 && s.recvNoBody:
 		bad = ruleBodyNotAllowed
 	case s.recvCL >= 0 && (s.recvN > s.recvCL || (end && s.recvN != s.recvCL)):
 		bad = ruleContentLength
@@ -61,9 +72,7 @@ func (c *Conn) onData(f *frame.Frame) {
 		return
 	}
 	if n == 0 && !end {
-		// Legal, but a flood of empty frames is work for nothing (CVE-2019-9518).
-		c.glitch()
-		return
+		return // charged above
 	}
 	switch {
 	case s.pending:
@@ -245,13 +254,7 @@ func (c *Conn) onPing(f *frame.Frame) {
 		c.queuePing(true, f.PingData)
 		return
 	}
-	switch {
-	case c.goAway.sent == 1 && f.PingData == c.goAway.pingData:
-		c.finalGoAway()
-		return
-	case f.PingData == keepAlivePing:
-		return // any frame already counts as liveness
-	}
+	// The application's PINGs first, so that any payload it picks works.
 	for i, p := range c.pings {
 		if p.data == f.PingData {
 			c.rtt = c.now.Sub(p.sent)
@@ -260,7 +263,11 @@ func (c *Conn) onPing(f *frame.Frame) {
 			return
 		}
 	}
-	// An ACK for a PING we did not send: ignored.
+	if c.goAway.sent == 1 && f.PingData == c.goAway.pingData {
+		c.finalGoAway()
+	}
+	// Our keep-alive PING's ACK, or one for a PING we did not send: any
+	// frame already counts as liveness.
 }
 
 // onGoAway handles GOAWAY (RFC 9113 §6.8).

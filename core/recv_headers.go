@@ -13,7 +13,7 @@ func (c *Conn) onHeaders(f *frame.Frame) {
 		c.connError(cerr)
 		return
 	}
-	c.beginBlock(f, action, serr)
+	c.beginBlock(f, action, serr, false)
 }
 
 // onHeadersError handles a HEADERS frame with a stream-level defect (a
@@ -25,10 +25,11 @@ func (c *Conn) onHeadersError(f *frame.Frame, fe *frame.Error) {
 		c.connError(cerr)
 		return
 	}
+	newStream := action == actRequest || action == actRefuse
 	if action != actIgnore {
 		action = actStreamError
 	}
-	c.beginBlock(f, action, fe)
+	c.beginBlock(f, action, fe, newStream)
 }
 
 // classifyHeaders decides what a HEADERS frame on stream id will do, or
@@ -60,6 +61,11 @@ func (c *Conn) classifyHeaders(id uint32) (blockAction, *frame.Error, *frame.Err
 			// Above our final GOAWAY's last stream ID: ignored, and the peer
 			// knows it may retry elsewhere (RFC 9113 §6.8).
 			return actIgnore, nil, nil
+		}
+		if uint32(c.activePeer) >= c.recvMaxConc {
+			// Over SETTINGS_MAX_CONCURRENT_STREAMS: refused with
+			// REFUSED_STREAM (RFC 9113 §5.1.2); its fields are not kept.
+			return actRefuse, nil, nil
 		}
 		return actRequest, nil, nil
 	}
@@ -96,9 +102,10 @@ func (c *Conn) closedStreamFrame(id uint32, headers bool) (blockAction, *frame.E
 }
 
 // beginBlock starts decoding the block of a HEADERS frame.
-func (c *Conn) beginBlock(f *frame.Frame, action blockAction, serr *frame.Error) {
+func (c *Conn) beginBlock(f *frame.Frame, action blockAction, serr *frame.Error, newStream bool) {
 	c.hb = headerBlock{
 		active:    true,
+		newStream: newStream,
 		streamID:  f.StreamID,
 		endStream: f.Flags.Has(frame.FlagHeadersEndStream),
 		action:    action,
@@ -111,6 +118,9 @@ func (c *Conn) beginBlock(f *frame.Frame, action blockAction, serr *frame.Error)
 		c.setTimer(timerHeaderBlock, c.cfg.Timeouts.HeaderBlock)
 		if len(f.Data) == 0 {
 			c.glitch() // an empty fragment that is not the last
+			if c.closing {
+				return
+			}
 		}
 	}
 	c.feedBlock(f.Data, f.Flags.Has(frame.FlagHeadersEndHeaders))
@@ -171,32 +181,33 @@ func (c *Conn) feedBlock(p []byte, end bool) {
 	c.stopTimer(timerHeaderBlock)
 	hb.active = false
 	fields := c.hdrs[hb.start:len(c.hdrs):len(c.hdrs)]
-	switch hb.action {
-	case actIgnore:
-		c.hdrs = c.hdrs[:hb.start]
-	case actStreamError:
-		c.hdrs = c.hdrs[:hb.start]
-		if c.streams[hb.streamID] == nil {
-			c.refuse(hb.streamID, hb.streamErr) // the HEADERS opened it
-		} else {
-			c.peerStreamError(hb.streamID, hb.streamErr)
-		}
-	case actRequest:
+	// The block may have spanned several Receive calls, and a command in
+	// between (ResetStream, ReleaseStream) may have closed its stream: look
+	// it up again, and ignore the block if it is gone.
+	s := c.streams[hb.streamID]
+	live := s != nil && s.state != StateClosed
+	c.fieldsLent = false
+	switch {
+	case hb.action == actRefuse:
+		c.refuse(hb.streamID, errRefused)
+	case hb.action == actStreamError && hb.newStream:
+		c.refuse(hb.streamID, hb.streamErr) // the HEADERS opened it
+	case hb.action == actStreamError && live:
+		c.peerStreamError(hb.streamID, hb.streamErr)
+	case hb.action == actRequest:
 		c.onRequest(hb.streamID, fields, hb.endStream, hb.tooLarge)
-	case actResponse:
-		c.onResponse(c.streams[hb.streamID], fields, hb.endStream, hb.tooLarge)
-	case actTrailers:
-		c.onTrailers(c.streams[hb.streamID], fields, hb.endStream, hb.tooLarge)
+	case hb.action == actResponse && live:
+		c.onResponse(s, fields, hb.endStream, hb.tooLarge)
+	case hb.action == actTrailers && live:
+		c.onTrailers(s, fields, hb.endStream, hb.tooLarge)
+	}
+	if !c.fieldsLent {
+		c.hdrs = c.hdrs[:hb.start] // no event holds them: reuse the space
 	}
 }
 
 // onRequest opens a stream for a request (server role).
 func (c *Conn) onRequest(id uint32, fields []HeaderField, endStream, tooLarge bool) {
-	if uint32(c.activePeer) >= c.recvMaxConc {
-		// RFC 9113 §5.1.2: REFUSED_STREAM tells the client it may retry.
-		c.refuse(id, errRefused)
-		return
-	}
 	if tooLarge {
 		c.respond431(id, endStream)
 		return
@@ -217,7 +228,7 @@ func (c *Conn) onRequest(id uint32, fields []HeaderField, endStream, tooLarge bo
 	if endStream {
 		s.state = StateHalfClosedRemote
 	}
-	if c.held < int(c.recvMaxConc) {
+	if c.held < int(c.recvMaxConc) && c.pending.len() == 0 {
 		c.surface(s, fields)
 		return
 	}
@@ -237,6 +248,7 @@ func (c *Conn) onRequest(id uint32, fields []HeaderField, endStream, tooLarge bo
 func (c *Conn) surface(s *stream, fields []HeaderField) {
 	s.surfaced, s.held = true, true
 	c.held++
+	c.fieldsLent = true
 	c.emit(Event{Kind: EventRequest, StreamID: s.id, Headers: fields, EndStream: s.state == StateHalfClosedRemote && len(s.pendData) == 0 && s.pendTrailers == nil})
 }
 
@@ -289,6 +301,7 @@ func (c *Conn) onResponse(s *stream, fields []HeaderField, endStream, tooLarge b
 		c.peerStreamError(s.id, e)
 		return
 	}
+	c.fieldsLent = true
 	if info.status < 200 {
 		c.emit(Event{Kind: EventInformational, StreamID: s.id, Status: info.status, Headers: fields})
 		return
@@ -331,6 +344,7 @@ func (c *Conn) onTrailers(s *stream, fields []HeaderField, endStream, tooLarge b
 	if s.pending {
 		s.pendTrailers = append([]HeaderField(nil), fields...)
 	} else if s.surfaced {
+		c.fieldsLent = true
 		c.emit(Event{Kind: EventTrailers, StreamID: s.id, Headers: fields, EndStream: true})
 	}
 	c.recvEnd(s)

@@ -297,7 +297,9 @@ func (c *Conn) SendTrailers(id uint32, trailers []HeaderField) error {
 // ResetStream resets a stream with RST_STREAM(code) (RFC 9113 §6.4),
 // discarding its buffered content. The stream gets its terminal
 // EventStreamReset; for a server stream this also releases the
-// application's hold on it. Resetting a stream already closed is a no-op.
+// application's hold on it. On a stream already closed it sends nothing; a
+// server stream the application still holds is then released (as with
+// ReleaseStream).
 func (c *Conn) ResetStream(id uint32, code ErrCode) error {
 	if c.closing || c.closed {
 		return ErrClosed

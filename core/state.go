@@ -154,7 +154,7 @@ var transitions = [numStates][numInputs]transition{
 		recvWindowUpdate: to(StateClosed),
 		// DATA and HEADERS on a closed stream: connection error
 		// STREAM_CLOSED. Frames on a stream we reset are ignored before the
-		// table is consulted (see Conn.ignoredReset).
+		// table is consulted (Stream.resetByUs and Conn.resets).
 		recvHeaders: fail(errClosedStreamFrame),
 		recvData:    fail(errClosedStreamFrame),
 	},

@@ -36,16 +36,17 @@ type stream struct {
 	unconsumed int64 // manual mode: bytes delivered and not yet consumed
 
 	// Send side.
-	buf       []byte // DATA waiting for window; buf[off:] is unsent
-	off       int
-	endQueued bool          // END_STREAM follows the buffered DATA
-	trailers  []HeaderField // trailers to send after the buffered DATA
-	blocked   bool          // SendData returned ErrSendBufferFull
-	inSched   bool
-	prev      *stream // round-robin scheduler links (schedList)
-	next      *stream
-	allPrev   *stream // links of Conn.all, in creation order
-	allNext   *stream
+	buf          []byte // DATA waiting for window; buf[off:] is unsent
+	off          int
+	endQueued    bool          // END_STREAM follows the buffered DATA
+	trailers     []HeaderField // trailers to send after the buffered DATA
+	blocked      bool          // SendData returned ErrSendBufferFull
+	owedWritable bool          // listed in Conn.writeBlocked
+	inSched      bool
+	prev         *stream // round-robin scheduler links (schedList)
+	next         *stream
+	allPrev      *stream // links of Conn.all, in creation order
+	allNext      *stream
 
 	// A pending server stream keeps what arrived before it is surfaced.
 	pendHeaders  []HeaderField
@@ -76,8 +77,10 @@ type idQueue struct {
 func (q *idQueue) len() int { return len(q.ids) - q.head }
 
 func (q *idQueue) push(id uint32) {
-	if q.head > 0 && q.head == len(q.ids) {
-		q.ids, q.head = q.ids[:0], 0
+	if q.head > 0 && q.head >= len(q.ids)/2 {
+		// Compact, so a queue that never empties does not grow forever.
+		n := copy(q.ids, q.ids[q.head:])
+		q.ids, q.head = q.ids[:n], 0
 	}
 	q.ids = append(q.ids, id)
 }
@@ -142,7 +145,7 @@ func (r *resetRing) has(id uint32, now time.Time) bool {
 		r.head = (r.head + 1) % len(r.ids)
 		r.n--
 	}
-	for i := 0; i < r.n; i++ {
+	for i := r.n - 1; i >= 0; i-- { // newest first: the likely match
 		if r.ids[(r.head+i)%len(r.ids)] == id {
 			return true
 		}

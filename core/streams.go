@@ -117,7 +117,14 @@ func (c *Conn) release(s *stream) {
 		return
 	}
 	s.held = false
+	s.blocked = false
 	c.held--
+	c.surfacePending()
+}
+
+// surfacePending announces waiting server streams while the application
+// holds fewer than the concurrency limit.
+func (c *Conn) surfacePending() {
 	for c.held < int(c.recvMaxConc) && !c.closing {
 		id, ok := c.pending.pop()
 		if !ok {
@@ -142,14 +149,15 @@ func (c *Conn) replay(s *stream) {
 	c.emit(Event{Kind: EventRequest, StreamID: s.id, Headers: fields, EndStream: ended && len(data) == 0 && trailers == nil})
 	if len(data) > 0 {
 		c.emit(Event{Kind: EventData, StreamID: s.id, Data: data, EndStream: ended && trailers == nil})
-		if s.manual {
-			s.unconsumed += int64(len(data))
-		} else {
-			c.credit(s, int64(len(data)))
-		}
 	}
 	if trailers != nil {
 		c.emit(Event{Kind: EventTrailers, StreamID: s.id, Headers: trailers, EndStream: true})
+	}
+	// Credit last: it queues frames, after every event of s is out.
+	if s.manual {
+		s.unconsumed += int64(len(data))
+	} else if len(data) > 0 {
+		c.credit(s, int64(len(data)))
 	}
 }
 

@@ -56,6 +56,7 @@ func (c *Conn) HandleTimeout(now time.Time) {
 		c.timers[t] = time.Time{}
 		c.fire(t)
 	}
+	c.checkQueues()
 }
 
 func (c *Conn) fire(t int) {

@@ -37,13 +37,22 @@ func (c *Conn) takeQueued(dst []byte) []byte {
 	return dst
 }
 
-// countControl accounts one control frame queued in reply to the peer
-// (CVE-2019-9512, -9514, -9515: a peer that never reads must not grow our
-// output without bound).
+// countControl accounts one queued control frame. The queue limits are
+// checked by checkQueues between received frames, never here: an abuse close
+// in the middle of an operation (a WINDOW_UPDATE queued while a stream
+// closes) would tear down state that operation is still using.
 func (c *Conn) countControl() {
 	c.outFrames++
 	c.outControl++
+}
+
+// checkQueues closes the connection if the frame queue has outgrown its
+// limits (CVE-2019-9512, -9514, -9515: a peer that floods us and never reads
+// must not grow our output without bound). It runs after every received
+// frame and timer.
+func (c *Conn) checkQueues() {
 	switch {
+	case c.closing:
 	case c.outControl > c.cfg.Limits.MaxQueuedControlFrames:
 		c.abuse(AbuseControlFlood)
 	case c.outFrames > c.cfg.Limits.MaxQueuedFrames:
@@ -51,22 +60,37 @@ func (c *Conn) countControl() {
 	}
 }
 
+// The queue* helpers add control frames. Once the connection is closing
+// nothing follows the GOAWAY (RFC 9113 §5.4.1), so they do nothing.
+
 func (c *Conn) queueRST(id uint32, code ErrCode) {
+	if c.closing {
+		return
+	}
 	c.out = frame.AppendRSTStream(c.out, id, code)
 	c.countControl()
 }
 
 func (c *Conn) queueWindowUpdate(id, inc uint32) {
+	if c.closing {
+		return
+	}
 	c.out = frame.AppendWindowUpdate(c.out, id, inc)
 	c.countControl()
 }
 
 func (c *Conn) queuePing(ack bool, data [8]byte) {
+	if c.closing {
+		return
+	}
 	c.out = frame.AppendPing(c.out, ack, data)
 	c.countControl()
 }
 
 func (c *Conn) queueSettingsAck() {
+	if c.closing {
+		return
+	}
 	c.out = frame.AppendSettingsAck(c.out)
 	c.countControl()
 }
@@ -118,6 +142,7 @@ func (c *Conn) refreshCeilings() {
 		c.recvMaxList = c.local.pendingCeiling(func(s *Settings) uint32 { return s.MaxHeaderListSize })
 		c.recvMaxConc = c.local.pendingCeiling(func(s *Settings) uint32 { return s.MaxConcurrentStreams })
 	}
+	c.surfacePending() // a higher limit may free slots
 }
 
 // sendFrameSize is the largest payload we put in one frame.
@@ -248,12 +273,10 @@ func (c *Conn) schedule(s *stream) {
 
 // noteWritable remembers that s is owed an EventWritable once it has room.
 func (c *Conn) noteWritable(s *stream) {
-	for _, id := range c.writeBlocked {
-		if id == s.id {
-			return
-		}
+	if !s.owedWritable {
+		s.owedWritable = true
+		c.writeBlocked = append(c.writeBlocked, s.id)
 	}
-	c.writeBlocked = append(c.writeBlocked, s.id)
 }
 
 // flushWritable emits EventWritable for blocked streams whose buffer, and
@@ -267,9 +290,11 @@ func (c *Conn) flushWritable() {
 	for _, id := range c.writeBlocked {
 		s := c.streams[id]
 		switch {
-		case s == nil || !s.blocked || !canSend(s.state):
+		case s == nil:
+		case !s.blocked || !s.surfaced || !canSend(s.state):
+			s.owedWritable = false
 		case s.buffered() <= c.cfg.Limits.StreamSendBuffer/2:
-			s.blocked = false
+			s.blocked, s.owedWritable = false, false
 			c.emit(Event{Kind: EventWritable, StreamID: id})
 		default:
 			kept = append(kept, id)

@@ -150,27 +150,32 @@ func newLink(start time.Time, latency time.Duration, trace io.Writer) (*link, er
 	}, nil
 }
 
-// flush polls events and output of one endpoint.
+// flush polls events and output of one endpoint, in the documented order,
+// until both are empty (PollTransmit can queue events too).
 func (l *link) flush(ep *endpoint) {
 	for {
-		e, ok := ep.conn.PollEvent()
-		if !ok {
-			break
+		polled := false
+		for e, ok := ep.conn.PollEvent(); ok; e, ok = ep.conn.PollEvent() {
+			polled = true
+			if ep.handler != nil {
+				ep.handler(ep.conn, e, ep.bodies)
+			}
+			if ep.onEvent != nil {
+				ep.onEvent(e)
+			}
 		}
-		if ep.handler != nil {
-			ep.handler(ep.conn, e, ep.bodies)
+		out := ep.conn.PollTransmit(nil)
+		if len(out) > 0 {
+			ep.tr.observe(l.now, out)
+			to := l.server
+			if ep == l.server {
+				to = l.client
+			}
+			l.inflight = append(l.inflight, packet{at: l.now.Add(l.latency), to: to, data: out})
 		}
-		if ep.onEvent != nil {
-			ep.onEvent(e)
+		if !polled && len(out) == 0 {
+			return
 		}
-	}
-	if out := ep.conn.PollTransmit(nil); len(out) > 0 {
-		ep.tr.observe(l.now, out)
-		to := l.server
-		if ep == l.server {
-			to = l.client
-		}
-		l.inflight = append(l.inflight, packet{at: l.now.Add(l.latency), to: to, data: out})
 	}
 }
 

@@ -100,9 +100,10 @@ func (p *Pair) Step() bool {
 			if p.Trace != nil && m > 0 {
 				p.Trace(from, chunk[:m]) // only what was consumed; the rest is retried
 			}
+			// Poll before shifting the bytes the events may borrow.
+			moved = p.drainEvents(1-from) || moved
 			p.flight[from] = p.flight[from][:copy(p.flight[from], p.flight[from][m:])]
 			moved = moved || m > 0
-			moved = p.drainEvents(1-from) || moved
 			if err != nil {
 				p.flight[from] = p.flight[from][:0] // the receiver is gone
 				break
