@@ -107,12 +107,13 @@ type Conn struct {
 	hpk     hpackState
 
 	// SETTINGS.
-	local        localSettings
-	peer         Settings
-	recvMaxFrame uint32 // ceilings of local settings; see localSettings.ceiling
-	recvMaxList  uint32
-	recvMaxConc  uint32
-	settingsBuf  []frame.Setting
+	local          localSettings
+	peer           Settings
+	recvMaxFrame   uint32 // ceilings of local settings; see localSettings.ceiling
+	recvMaxList    uint32
+	recvMaxConc    uint32
+	recvExtConnect bool // we (may) have advertised ENABLE_CONNECT_PROTOCOL
+	settingsBuf    []frame.Setting
 
 	// Streams.
 	streams      map[uint32]*stream // lookup only; iterate all
@@ -164,7 +165,6 @@ type goAwayState struct {
 	recv     bool
 	lastRecv uint32 // smallest last-stream-id the peer sent
 	recvCode ErrCode
-	pingData [8]byte
 }
 
 type pendingPing struct {

@@ -49,7 +49,7 @@ func (c *Conn) GoAway(now time.Time) error {
 	c.out = frame.AppendGoAway(c.out, frame.MaxStreamID, frame.ErrCodeNo, nil)
 	c.out = frame.AppendPing(c.out, false, goAwayPing)
 	c.outFrames += 2
-	c.goAway.sent, c.goAway.pingData = 1, goAwayPing
+	c.goAway.sent = 1
 	c.setTimer(timerGoAway, c.cfg.Timeouts.GoAwayDrain)
 	return nil
 }

@@ -193,7 +193,8 @@ var serverScripts = []scripted{
 }
 
 // TestServerScripts replays the h2spec server cases against a server core
-// and checks the verdict h2spec would give (see docs/conformance.md).
+// and checks the verdict h2spec would give (its pass rules: the Verify*
+// helpers of summerwind/h2spec; a connection close is not accepted here).
 func TestServerScripts(t *testing.T) {
 	for _, sc := range serverScripts {
 		t.Run(sc.name, func(t *testing.T) {

@@ -234,7 +234,7 @@ func (c *Conn) onSettingsAck() {
 			}
 		}
 	}
-	c.localTableSizeAcked(now.HeaderTableSize, c.local.ceiling(getHeaderTableSize))
+	c.localTableSizeAcked(now.HeaderTableSize, c.local.ceiling(func(s *Settings) uint32 { return s.HeaderTableSize }))
 	if len(c.local.pending) > 0 && c.cfg.Timeouts.SettingsAck > 0 {
 		// Each frame gets its own deadline, counted from when it was sent.
 		c.timers[timerSettingsAck] = c.local.sentAt[0].Add(c.cfg.Timeouts.SettingsAck)
@@ -263,7 +263,7 @@ func (c *Conn) onPing(f *frame.Frame) {
 			return
 		}
 	}
-	if c.goAway.sent == 1 && f.PingData == c.goAway.pingData {
+	if c.goAway.sent == 1 && f.PingData == goAwayPing {
 		c.finalGoAway()
 	}
 	// Our keep-alive PING's ACK, or one for a PING we did not send: any
@@ -332,8 +332,6 @@ func (c *Conn) onPriority(*frame.Frame) {
 func (c *Conn) onPushPromise(*frame.Frame) {
 	c.connError(errPushPromise)
 }
-
-func getHeaderTableSize(s *Settings) uint32 { return s.HeaderTableSize }
 
 // keepAlivePing is the payload of our keep-alive PINGs.
 var keepAlivePing = [8]byte{'h', '2', 'p', 'k', 'e', 'e', 'p', 0}

@@ -212,7 +212,7 @@ func (c *Conn) onRequest(id uint32, fields []HeaderField, endStream, tooLarge bo
 		c.respond431(id, endStream)
 		return
 	}
-	info, _, e := checkRequest(fields, c.local.ceiling(getConnectProtocol) == 1, &c.cfg.Relax)
+	info, _, e := checkRequest(fields, c.recvExtConnect, &c.cfg.Relax)
 	if e == nil && endStream && info.contentLength > 0 {
 		e = ruleContentLength
 	}
@@ -349,5 +349,3 @@ func (c *Conn) onTrailers(s *stream, fields []HeaderField, endStream, tooLarge b
 	}
 	c.recvEnd(s)
 }
-
-func getConnectProtocol(s *Settings) uint32 { return b2u(s.EnableConnectProtocol) }

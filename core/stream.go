@@ -27,7 +27,6 @@ type stream struct {
 	recvCL     int64 // content-length received, -1 if none
 	recvN      int64
 	sendCL     int64 // content-length sent, -1 if none
-	sendN      int64 // content bytes sent in DATA frames
 	sendQueued int64 // content bytes accepted by SendData and Respond
 
 	// Flow control.

@@ -138,6 +138,7 @@ func (c *Conn) refreshCeilings() {
 	c.recvMaxFrame = c.local.ceiling(func(s *Settings) uint32 { return s.MaxFrameSize })
 	c.recvMaxList = c.local.ceiling(func(s *Settings) uint32 { return s.MaxHeaderListSize })
 	c.recvMaxConc = c.local.ceiling(func(s *Settings) uint32 { return s.MaxConcurrentStreams })
+	c.recvExtConnect = c.local.ceiling(func(s *Settings) uint32 { return b2u(s.EnableConnectProtocol) }) == 1
 	if !c.ackedOnce && len(c.local.pending) > 0 {
 		c.recvMaxList = c.local.pendingCeiling(func(s *Settings) uint32 { return s.MaxHeaderListSize })
 		c.recvMaxConc = c.local.pendingCeiling(func(s *Settings) uint32 { return s.MaxConcurrentStreams })
@@ -216,7 +217,6 @@ func (c *Conn) writeData(dst []byte) []byte {
 			end := n == b && s.endQueued && s.trailers == nil
 			dst = frame.AppendData(dst, s.id, end, s.buf[s.off:s.off+int(n)])
 			s.off += int(n)
-			s.sendN += n
 			s.out.avail -= n
 			c.connOut.avail -= n
 			c.sendBuffered -= int(n)
