@@ -63,6 +63,13 @@ type Config struct {
 	// client overrun any real server). Default 100.
 	PeerMaxConcurrentStreams uint32
 
+	// ManualFlowControl puts every stream the peer opens (a server's
+	// requests) in manual receive flow control, as StreamOptions does for a
+	// client's streams: only Consume returns credit, so the application
+	// bounds what it buffers. A runtime that hands bodies to readers sets it
+	// and calls Consume as they read. Off by default.
+	ManualFlowControl bool
+
 	Limits   Limits
 	Timeouts Timeouts
 	Relax    Relax

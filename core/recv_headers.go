@@ -225,6 +225,7 @@ func (c *Conn) onRequest(id uint32, fields []HeaderField, endStream, tooLarge bo
 	s.connect = info.method == "CONNECT"
 	s.recvCL = info.contentLength
 	s.sendCL = -1
+	s.manual = c.cfg.ManualFlowControl
 	if endStream {
 		s.state = StateHalfClosedRemote
 	}
