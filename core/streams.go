@@ -217,7 +217,15 @@ func (c *Conn) peerStreamError(id uint32, e *frame.Error) {
 		}
 		// The stream is already closed and "an endpoint MUST NOT send frames
 		// other than PRIORITY on a closed stream" (RFC 9113 §5.1): nothing
-		// to reset, but the peer's mistake still costs it.
+		// to reset. A frame of the wrong length (a PRIORITY frame not 5
+		// octets long, §6.3) shows broken framing, and the error it calls
+		// for must reach the peer, so it becomes a connection error (any
+		// endpoint may end a connection, §5.4). Other mistakes only cost
+		// the peer glitch budget.
+		if e.Code == frame.ErrCodeFrameSize {
+			c.connError(&frame.Error{Code: e.Code, Token: e.Token, Section: e.Section})
+			return
+		}
 		c.glitch()
 		return
 	}

@@ -1,16 +1,44 @@
 #!/usr/bin/env bash
 # The project's test command (README "Set-up"). It runs every check CI runs:
 # formatting, vet, staticcheck (pinned), the race-enabled test suite with
-# coverage of the protocol core, and the demo as a smoke test.
+# coverage of the protocol core — including h2spec and the interop tests
+# against real peers — and the demo as a smoke test.
+#
+# It installs what it needs: the interop peers from Debian packages (when
+# missing and running as root, as CI does) and h2spec from the Go module
+# proxy, pinned. Under CI=true a peer that cannot be found fails the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Tools are pinned and run with "go run pkg@version", so the library's own
 # go.mod never lists them.
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+H2SPEC_PKG=github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
 MIN_COVERAGE=85
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "interop peers (nghttp, h2load, nghttpd, h2o, curl) and h2spec"
+missing=""
+for tool in nghttp h2load nghttpd h2o curl; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages for:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nghttp2-client nghttp2-server h2o curl >/dev/null
+  else
+    echo "missing:$missing (not root or no apt-get: the interop tests will skip them, or fail under CI=true)"
+  fi
+fi
+export PATH="$PATH:/usr/sbin"
+tools_dir="$PWD/.tools"
+if [ ! -x "$tools_dir/h2spec" ]; then
+  GOBIN="$tools_dir" go install "$H2SPEC_PKG"
+fi
+export H2SPEC="$tools_dir/h2spec"
 
 step "gofmt"
 unformatted=$(gofmt -l .)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -12,25 +11,18 @@ import (
 	"github.com/h2proto/h2/core"
 )
 
-// demo runs a client core and a server core against each other in memory,
-// on a virtual clock with a fixed one-way latency, and prints every frame.
-// It performs a GET, a POST whose body the server echoes, a response with
-// trailers, a PING and a graceful shutdown, and fails if any result is not
-// the expected one.
-func demo(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(out)
-	quiet := fs.Bool("q", false, "print only the results, not the frame trace")
-	latency := fs.Duration("latency", 10*time.Millisecond, "one-way latency of the in-memory link (virtual time)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+// demoMemory (`h2 demo -mem`) runs a client core and a server core against
+// each other in memory, on a virtual clock with a fixed one-way latency, and
+// prints every frame. It performs a GET, a POST whose body the server
+// echoes, a response with trailers, a PING and a graceful shutdown, and
+// fails if any result is not the expected one. Two runs print the same.
+func demoMemory(out io.Writer, quiet bool, latency time.Duration) error {
 	start := time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 	trace := out
-	if *quiet {
+	if quiet {
 		trace = io.Discard
 	}
-	l, err := newLink(start, *latency, trace)
+	l, err := newLink(start, latency, trace)
 	if err != nil {
 		return err
 	}

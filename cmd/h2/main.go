@@ -9,7 +9,9 @@ import (
 const usage = `usage: h2 <command> [flags]
 
 commands:
-  demo    run a client and a server core in memory and print a frame trace
+  demo    run a server and a client over loopback TLS and print the frame trace
+  serve   run an HTTP/2 server (TLS by default, -h2c for cleartext)
+  get     make one request and print the response (-v: frame trace)
 `
 
 func main() {
@@ -25,6 +27,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "demo":
 		if err := demo(args[1:], stdout); err != nil {
 			fmt.Fprintln(stderr, "h2 demo:", err)
+			return 1
+		}
+		return 0
+	case "serve":
+		if err := serve(args[1:], stdout); err != nil {
+			fmt.Fprintln(stderr, "h2 serve:", err)
+			return 1
+		}
+		return 0
+	case "get":
+		if err := get(args[1:], os.Stdin, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "h2 get:", err)
 			return 1
 		}
 		return 0

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"os"
+	"os/signal"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	h2 "github.com/h2proto/h2"
+	"github.com/h2proto/h2/core"
+	"github.com/h2proto/h2/transport/tcp"
+	h2tls "github.com/h2proto/h2/transport/tls"
+)
+
+// helloBody is what "/" answers. h2spec needs a body of at least a few
+// bytes on GET / for some of its flow-control cases.
+const helloBody = "hello from h2proto\n"
+
+// serve runs `h2 serve`: an HTTP/2 server over TLS (a throwaway
+// self-signed certificate unless -cert/-key) or cleartext prior knowledge
+// (-h2c), until SIGINT/SIGTERM, then a graceful shutdown.
+func serve(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (HOST:PORT)")
+	h2c := fs.Bool("h2c", false, "cleartext HTTP/2 with prior knowledge instead of TLS")
+	certFile := fs.String("cert", "", "certificate file (PEM); default a throwaway self-signed one")
+	keyFile := fs.String("key", "", "private key file (PEM) for -cert")
+	dir := fs.String("dir", "", "serve the files under this directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return errors.New("-cert and -key go together")
+	}
+	l, desc, err := listen(*addr, *h2c, *certFile, *keyFile)
+	if err != nil {
+		return err
+	}
+	srv := &h2.Server{Handler: &fileServer{dir: *dir}, Inline: true}
+	fmt.Fprintf(stdout, "h2 serve: listening on %s (%s)\n", l.Addr(), desc)
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-stop
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	if err := srv.Serve(l); !errors.Is(err, h2.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func listen(addr string, h2c bool, certFile, keyFile string) (net.Listener, string, error) {
+	if h2c {
+		l, err := tcp.Listen(addr, tcp.Config{})
+		return l, "h2c, prior knowledge", err
+	}
+	var cert tls.Certificate
+	var err error
+	desc := "TLS, self-signed certificate"
+	if certFile != "" {
+		cert, err = h2tls.LoadKeyPair(certFile, keyFile)
+		desc = "TLS, " + certFile
+	} else {
+		host, _, _ := net.SplitHostPort(addr)
+		cert, err = h2tls.SelfSigned(host)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := h2tls.Listen(addr, h2tls.ServerConfig(cert), tcp.Config{})
+	return l, desc, err
+}
+
+// fileServer is the built-in handler: "/" says hello, "/echo" streams the
+// request body back (and its trailers), other paths come from dir. It runs
+// inline: answers that need no waiting go out at once, the rest get a
+// goroutine. Request bodies it does not use are drained.
+type fileServer struct {
+	dir string
+}
+
+var textPlain = []h2.HeaderField{{Name: "content-type", Value: "text/plain; charset=utf-8"}}
+
+func (fsrv *fileServer) ServeH2(s *h2.Stream) {
+	req := s.Request()
+	switch {
+	case req.Method == "CONNECT":
+		_ = s.Respond(405, textPlain, []byte("CONNECT is not served here\n"))
+		drain(s)
+	case req.Path == "/echo":
+		go echo(s)
+	case req.Path == "/" || fsrv.dir == "":
+		status, body := 200, helloBody
+		if req.Path != "/" {
+			status, body = 404, "not found\n"
+		}
+		if req.Method == "HEAD" {
+			_ = s.Respond(status, append(textPlain[:1:1], h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))}), nil)
+		} else {
+			_ = s.Respond(status, textPlain, []byte(body))
+		}
+		drain(s)
+	default:
+		go fsrv.file(s)
+	}
+}
+
+// drain discards the rest of the request body without a goroutine: the
+// stream's events go to a handler that ignores them (each EventData is
+// credited back when it returns).
+func drain(s *h2.Stream) {
+	s.SetHandler(func(*h2.Stream, h2.Event) {})
+}
+
+func echo(s *h2.Stream) {
+	if err := s.WriteHeaders(200, []h2.HeaderField{{Name: "content-type", Value: "application/octet-stream"}}); err != nil {
+		return
+	}
+	if _, err := io.Copy(s, s); err != nil {
+		_ = s.Reset(core.ErrCode(0x2))
+		return
+	}
+	if t := s.Trailers(); len(t) > 0 {
+		_ = s.WriteTrailers(t)
+		return
+	}
+	_ = s.CloseWrite()
+}
+
+func (fsrv *fileServer) file(s *h2.Stream) {
+	drainBlocking(s)
+	req := s.Request()
+	if req.Method != "GET" && req.Method != "HEAD" {
+		_ = s.Respond(405, textPlain, []byte("method not allowed\n"))
+		return
+	}
+	p := req.Path
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	root, err := os.OpenRoot(fsrv.dir)
+	if err != nil {
+		_ = s.Respond(500, textPlain, []byte("cannot open the directory\n"))
+		return
+	}
+	defer root.Close()
+	name := strings.TrimPrefix(path.Clean("/"+p), "/")
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		_ = s.Respond(404, textPlain, []byte("not found\n"))
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.IsDir() {
+		_ = s.Respond(404, textPlain, []byte("not found\n"))
+		return
+	}
+	ctype := mime.TypeByExtension(filepath.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	hdr := []h2.HeaderField{
+		{Name: "content-type", Value: ctype},
+		{Name: "content-length", Value: strconv.FormatInt(st.Size(), 10)},
+	}
+	if req.Method == "HEAD" || st.Size() == 0 {
+		_ = s.Respond(200, hdr, nil)
+		return
+	}
+	if err := s.WriteHeaders(200, hdr); err != nil {
+		return
+	}
+	if _, err := io.Copy(s, f); err != nil {
+		_ = s.Reset(core.ErrCode(0x2))
+		return
+	}
+	_ = s.CloseWrite()
+}
+
+// drainBlocking reads the request body to its end (a GET's is empty).
+func drainBlocking(s *h2.Stream) {
+	_, _ = io.Copy(io.Discard, s)
+}

@@ -1,0 +1,535 @@
+package h2
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/h2proto/h2/core"
+)
+
+// Conn is one HTTP/2 connection, client or server: a core.Conn driven over a
+// net.Conn by two goroutines — a reader feeding Receive and a writer
+// draining PollTransmit, many frames per write — and one timer following
+// PollTimeout. Its methods, and those of its streams, are safe for
+// concurrent use.
+//
+// Callbacks (a server Handler run inline, stream handlers set with
+// SetHandler) run on the connection's own goroutines, one at a time, in the
+// order of the events that cause them. They must not block: a callback
+// that waits for the connection (a blocking Write, Read, Response) would
+// wait for itself. Use the non-blocking forms or start a goroutine.
+type Conn struct {
+	nc    net.Conn
+	opts  Options
+	clock Clock
+	srv   *Server // nil for a client
+
+	authority, scheme string
+
+	mu        sync.Mutex
+	core      *core.Conn
+	streams   map[uint32]*Stream
+	goaway    *core.Event // the peer's latest GOAWAY (copied)
+	pings     map[[8]byte]chan time.Duration
+	pingSeq   uint64
+	openWait  chan struct{} // closed and replaced when a stream may open
+	connected bool
+	finished  bool
+	err       error
+
+	// Callbacks waiting to run on a connection goroutine (see deliver).
+	queue      []delivery
+	delivering bool
+
+	// The one timer.
+	timer   *time.Timer
+	stop    func() bool
+	timerAt time.Time
+
+	wake        chan struct{} // the writer has work (capacity 1)
+	drained     chan struct{} // the writer wrote (capacity 1); the reader may resume
+	connectedCh chan struct{}
+	stopping    chan struct{} // closed when the writer starts closing the transport
+	readerDone  chan struct{}
+	done        chan struct{}
+	ctx         context.Context
+	cancel      context.CancelFunc
+}
+
+// A delivery is a callback owed to the application: start the server
+// handler for a stream, or hand a stream's queued events to its handler.
+type delivery struct {
+	s     *Stream
+	start bool
+}
+
+func newConn(nc net.Conn, c *core.Conn, opts Options, srv *Server) *Conn {
+	cn := &Conn{
+		nc:          nc,
+		opts:        opts,
+		clock:       opts.Clock,
+		srv:         srv,
+		core:        c,
+		streams:     make(map[uint32]*Stream),
+		openWait:    make(chan struct{}),
+		wake:        make(chan struct{}, 1),
+		drained:     make(chan struct{}, 1),
+		connectedCh: make(chan struct{}),
+		stopping:    make(chan struct{}),
+		readerDone:  make(chan struct{}),
+		done:        make(chan struct{}),
+	}
+	cn.ctx, cn.cancel = context.WithCancel(context.Background())
+	return cn
+}
+
+// start launches the reader and the writer.
+func (c *Conn) start() {
+	c.mu.Lock()
+	c.unlock()
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+func (c *Conn) now() time.Time {
+	if c.clock != nil {
+		return c.clock.Now()
+	}
+	return time.Now()
+}
+
+// unlock finishes a critical section: it dispatches the core's events,
+// wakes the writer and re-arms the timer, then releases c.mu. Every method
+// that touched the core ends with it.
+func (c *Conn) unlock() {
+	c.pollEvents()
+	c.rearm()
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Conn) pollEvents() {
+	for {
+		e, ok := c.core.PollEvent()
+		if !ok {
+			return
+		}
+		c.dispatch(&e)
+	}
+}
+
+// rearm makes the timer follow the core's next deadline.
+func (c *Conn) rearm() {
+	at, ok := c.core.PollTimeout()
+	if !ok || c.finished {
+		if !c.timerAt.IsZero() {
+			c.stopTimer()
+		}
+		return
+	}
+	if at.Equal(c.timerAt) {
+		return
+	}
+	c.stopTimer()
+	c.timerAt = at
+	d := at.Sub(c.now())
+	if c.clock != nil {
+		c.stop = c.clock.AfterFunc(d, c.onTimer)
+		return
+	}
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.onTimer)
+		return
+	}
+	c.timer.Reset(d)
+}
+
+func (c *Conn) stopTimer() {
+	c.timerAt = time.Time{}
+	if c.stop != nil {
+		c.stop()
+		c.stop = nil
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+func (c *Conn) onTimer() {
+	c.mu.Lock()
+	c.timerAt = time.Time{}
+	c.core.HandleTimeout(c.now())
+	c.unlock()
+}
+
+// readLoop feeds the core what the transport delivers. While the core's
+// output is backed up (Receive takes less than offered), it waits for the
+// writer: a peer that does not read cannot make us buffer without bound.
+func (c *Conn) readLoop() {
+	defer close(c.readerDone)
+	buf := make([]byte, c.opts.readBufferSize())
+	for {
+		n, err := c.nc.Read(buf)
+		if n > 0 && !c.receive(buf[:n]) {
+			// The connection is closing: keep reading only to see the end.
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.core.HandleTransportClosed(c.now(), transportErr(err))
+			c.unlock()
+			c.deliver()
+			return
+		}
+	}
+}
+
+// receive hands p to the core, waiting for the writer while the core pushes
+// back. It reports false once the core accepts no more input.
+func (c *Conn) receive(p []byte) bool {
+	c.mu.Lock()
+	for len(p) > 0 {
+		m, err := c.core.Receive(c.now(), p)
+		p = p[m:]
+		if err != nil {
+			c.unlock()
+			c.deliver()
+			return false
+		}
+		if len(p) == 0 {
+			break
+		}
+		// Back-pressure: let the writer drain, then offer the rest.
+		c.unlock()
+		c.deliver()
+		select {
+		case <-c.drained:
+		case <-c.stopping:
+			return false
+		}
+		c.mu.Lock()
+	}
+	c.unlock()
+	c.deliver()
+	return true
+}
+
+func transportErr(err error) error {
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// writeLoop writes what the core has to send, coalescing every frame queued
+// since the last write into one write, and closes the transport once the
+// core reaches PhaseClosed.
+func (c *Conn) writeLoop() {
+	var buf []byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		for {
+			c.mu.Lock()
+			buf = c.transmit(buf[:0])
+			closed := c.core.Phase() == core.PhaseClosed
+			c.pollEvents()
+			c.rearm()
+			c.mu.Unlock()
+			c.deliver()
+			if len(buf) > 0 {
+				if err := c.write(buf); err != nil {
+					c.mu.Lock()
+					c.core.HandleTransportClosed(c.now(), err)
+					c.pollEvents()
+					c.mu.Unlock()
+					c.deliver()
+					closed = true
+				}
+			}
+			select {
+			case c.drained <- struct{}{}:
+			default:
+			}
+			if closed {
+				c.finish()
+				return
+			}
+			if len(buf) < maxWrite {
+				break
+			}
+		}
+		if cap(buf) > 4*maxWrite {
+			buf = nil // do not keep a burst's buffer forever
+		}
+	}
+}
+
+// maxWrite bounds one coalesced write; more is written in the next round.
+const maxWrite = 256 << 10
+
+// transmit appends the core's output to buf until it has nothing more or
+// buf reaches maxWrite. c.mu is held.
+func (c *Conn) transmit(buf []byte) []byte {
+	for len(buf) < maxWrite {
+		n := len(buf)
+		buf = c.core.PollTransmit(buf)
+		c.pollEvents()
+		if len(buf) == n {
+			break
+		}
+	}
+	return buf
+}
+
+func (c *Conn) write(p []byte) error {
+	if d := c.opts.writeTimeout(); d > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+	}
+	_, err := c.nc.Write(p)
+	return err
+}
+
+// linger bounds how long a closing connection keeps reading after its
+// last write, so that the peer sees our GOAWAY and a clean end of stream
+// rather than a TCP reset caused by unread input.
+const linger = time.Second
+
+// finish closes the transport and releases everyone waiting on the
+// connection. Where the transport can half-close, it first ends our
+// direction and reads (and drops) what the peer still sends, for at most
+// linger: closing a socket with unread input makes the kernel send a reset,
+// which can destroy our GOAWAY in flight.
+func (c *Conn) finish() {
+	close(c.stopping)
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = c.nc.SetReadDeadline(time.Now().Add(linger))
+		<-c.readerDone
+	}
+	_ = c.nc.Close()
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.finished = true
+	c.stopTimer()
+	c.err = c.core.Err()
+	for _, ch := range c.pings {
+		close(ch)
+	}
+	c.pings = nil
+	close(c.openWait)
+	c.mu.Unlock()
+	c.cancel()
+	close(c.done)
+	if c.srv != nil {
+		c.srv.forget(c)
+	}
+}
+
+// deliver runs the callbacks owed to the application, in order, one at a
+// time, without holding c.mu. Only the connection's own goroutines call
+// it; if one is already delivering, the other leaves the work to it.
+func (c *Conn) deliver() {
+	c.mu.Lock()
+	if c.delivering || len(c.queue) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.delivering = true
+	for len(c.queue) > 0 {
+		d := c.queue[0]
+		c.queue[0] = delivery{}
+		c.queue = c.queue[1:]
+		if len(c.queue) == 0 {
+			c.queue = c.queue[:0:0]
+		}
+		c.mu.Unlock()
+		if d.start {
+			c.srv.startHandler(d.s)
+		} else {
+			d.s.runHandler()
+		}
+		c.mu.Lock()
+	}
+	c.delivering = false
+	c.mu.Unlock()
+}
+
+// enqueue schedules a callback. c.mu is held.
+func (c *Conn) enqueue(d delivery) {
+	c.queue = append(c.queue, d)
+}
+
+// signalOpen wakes everyone waiting to open a stream. c.mu is held.
+func (c *Conn) signalOpen() {
+	if c.finished {
+		return
+	}
+	close(c.openWait)
+	c.openWait = make(chan struct{})
+}
+
+// Done is closed when the connection has ended and its transport is closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err reports why the connection ended: nil while it runs or after a clean
+// close; otherwise a *core.ConnError, or the transport's error.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return c.err
+	}
+	return c.core.Err()
+}
+
+// Close ends the connection at once: GOAWAY(NO_ERROR), every stream reset,
+// the transport closed after the GOAWAY is written. Use Shutdown to let
+// streams finish.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	c.core.Close(c.now(), core.ErrCode(0), "")
+	c.unlock()
+	return nil
+}
+
+// Shutdown closes the connection gracefully with the two-phase GOAWAY (RFC
+// 9113 §6.8): streams already started finish, new ones are refused (a
+// client may retry them elsewhere). It returns when the connection has
+// ended, or with ctx's error, after closing the connection at once, if ctx
+// ends first.
+func (c *Conn) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	_ = c.core.GoAway(c.now())
+	c.unlock()
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		_ = c.Close()
+		<-c.done
+		return ctx.Err()
+	}
+}
+
+// Ping sends a PING (RFC 9113 §6.7) and waits for its acknowledgement,
+// returning the round-trip time.
+func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return 0, c.closedErr()
+	}
+	c.pingSeq++
+	var data [8]byte
+	for i := range data {
+		data[i] = byte(c.pingSeq >> (56 - 8*i))
+	}
+	if err := c.core.Ping(c.now(), data); err != nil {
+		c.mu.Unlock()
+		return 0, err
+	}
+	ch := make(chan time.Duration, 1)
+	if c.pings == nil {
+		c.pings = make(map[[8]byte]chan time.Duration)
+	}
+	c.pings[data] = ch
+	c.unlock()
+	select {
+	case rtt, ok := <-ch:
+		if !ok {
+			return 0, c.closedErr()
+		}
+		return rtt, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pings, data)
+		c.mu.Unlock()
+		return 0, ctx.Err()
+	}
+}
+
+// closedErr is the error for an operation on a finished connection.
+func (c *Conn) closedErr() error {
+	if err := c.Err(); err != nil {
+		return err
+	}
+	return core.ErrClosed
+}
+
+// LocalSettings returns the settings we advertised and the peer
+// acknowledged.
+func (c *Conn) LocalSettings() core.Settings {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.core.LocalSettings()
+}
+
+// PeerSettings returns the settings the peer advertised.
+func (c *Conn) PeerSettings() core.Settings {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.core.PeerSettings()
+}
+
+// RTT returns the round-trip time measured by the latest acknowledged PING
+// (Ping, or the core's keep-alive), or 0 before one.
+func (c *Conn) RTT() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.core.RTT()
+}
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// LocalAddr returns our address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// NetConn returns the transport. Reading or writing it breaks the
+// connection; it is there for inspection (TLS state, socket options).
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// GoAway returns the last GOAWAY the peer sent (LastStreamID, Code, Data),
+// and false if it sent none.
+func (c *Conn) GoAway() (core.Event, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.goaway == nil {
+		return core.Event{}, false
+	}
+	return *c.goaway, true
+}
+
+// CheckInvariants runs the core's invariant check (core.Conn.CheckInvariants)
+// and checks the runtime's stream table against it: every stream the
+// runtime tracks is one the core still knows of. For tests.
+func (c *Conn) CheckInvariants() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.core.CheckInvariants(); err != nil {
+		return err
+	}
+	for id, s := range c.streams {
+		if s.terminal {
+			return errors.New("h2: a finished stream is still in the table")
+		}
+		if st := c.core.StreamState(id); st == core.StateIdle {
+			return errors.New("h2: the runtime tracks a stream the core never opened")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package h2
+
+import (
+	"github.com/h2proto/h2/core"
+)
+
+// dispatch routes one core event to the stream or connection state it
+// concerns, copying what it keeps (the event's slices are borrowed). c.mu is
+// held; callbacks are only scheduled (enqueue), never called here.
+func (c *Conn) dispatch(e *core.Event) {
+	switch e.Kind {
+	case core.EventConnected:
+		if !c.connected {
+			c.connected = true
+			close(c.connectedCh)
+		}
+		c.signalOpen()
+	case core.EventSettings:
+		c.signalOpen()
+	case core.EventRequest:
+		if c.srv == nil {
+			return
+		}
+		s := newStream(c, e.StreamID, true)
+		s.manual = c.srv.ManualConsume
+		s.req = newRequest(e.Headers)
+		s.eof = e.EndStream
+		c.streams[e.StreamID] = s
+		c.enqueue(delivery{s: s, start: true})
+	case core.EventInformational, core.EventResponse, core.EventData, core.EventTrailers:
+		if s := c.streams[e.StreamID]; s != nil {
+			s.push(e)
+		}
+	case core.EventStreamReset, core.EventStreamClosed:
+		s := c.streams[e.StreamID]
+		if s == nil {
+			return
+		}
+		delete(c.streams, e.StreamID)
+		s.end(e)
+		if s.server && e.Kind == core.EventStreamReset && (c.srv.Inline || s.handlerDone) {
+			// Reset by the peer (or by a stream error it provoked): the
+			// core holds the stream until the application lets go, and
+			// the application has already returned.
+			_ = c.core.ReleaseStream(s.id)
+		}
+		c.signalOpen()
+	case core.EventWritable:
+		if s := c.streams[e.StreamID]; s != nil {
+			signal(s.wsig)
+		}
+	case core.EventGoAway:
+		g := *e
+		g.Data = []byte(string(e.Data))
+		c.goaway = &g
+		for _, s := range c.streams {
+			s.push(e)
+		}
+		c.signalOpen()
+	case core.EventPingAck:
+		if ch, ok := c.pings[e.PingData]; ok {
+			ch <- e.RTT
+			delete(c.pings, e.PingData)
+		}
+	}
+}

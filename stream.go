@@ -1,0 +1,356 @@
+package h2
+
+import (
+	"context"
+	"strings"
+
+	"github.com/h2proto/h2/core"
+)
+
+// HeaderField is a header or trailer field (the core's type).
+type HeaderField = core.HeaderField
+
+// Event is what a stream handler receives: the core's event type, with
+// Headers and Data owned by the runtime (see SetHandler for how long).
+type Event = core.Event
+
+// Stream is one HTTP/2 stream: a client's request or a request a server
+// received. Its events — response headers, 1xx, body, trailers, the end —
+// are queued in order until the application takes them, either pulling with
+// the methods below (Response, Read, Trailers) or having them pushed to a
+// handler (SetHandler). Connection-wide events reach each open stream too:
+// a GOAWAY from the peer is queued as an EventGoAway (the pull methods skip
+// it), and the end of the connection ends every stream with an
+// EventStreamReset whose Err says why.
+//
+// One goroutine may read a stream while another writes it. Stream methods
+// are safe for concurrent use, but two concurrent readers (or two writers)
+// see an unspecified interleaving.
+type Stream struct {
+	c      *Conn
+	id     uint32
+	server bool
+	manual bool // the application calls Consume
+
+	// Guarded by c.mu.
+	q         []qitem // events not yet taken, from qhead on
+	qhead     int
+	rbuf      []byte // content of queued EventData
+	partial   int    // bytes of the head EventData already read
+	handler   func(*Stream, Event)
+	running   bool // a delivery to handler is scheduled or running
+	inHandler bool // handler holds a slice of rbuf
+	terminal  bool
+	eof       bool // the receive side ended (END_STREAM, trailers)
+	err       error
+	req       *Request
+	resp      *Response
+	infos     []Informational
+	trailers  []HeaderField
+	done      chan struct{}
+	rsig      chan struct{}
+	wsig      chan struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stopCtx   func() bool // client: stops the request context's AfterFunc
+
+	handlerDone bool // server: the Handler returned (goroutine mode)
+}
+
+type qitem struct {
+	ev     core.Event // Data is nil; its bytes are rbuf[off:off+n]
+	off, n int
+}
+
+func newStream(c *Conn, id uint32, server bool) *Stream {
+	return &Stream{
+		c:      c,
+		id:     id,
+		server: server,
+		done:   make(chan struct{}),
+		rsig:   make(chan struct{}, 1),
+		wsig:   make(chan struct{}, 1),
+	}
+}
+
+// ID returns the stream identifier.
+func (s *Stream) ID() uint32 { return s.id }
+
+// Conn returns the connection the stream belongs to.
+func (s *Stream) Conn() *Conn { return s.c }
+
+// Done is closed when the stream has ended, normally or by a reset.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Err reports why the stream ended: nil while it runs or after a normal
+// end, else a *core.StreamError (a reset) or the connection's error.
+func (s *Stream) Err() error {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.err
+}
+
+// Context returns a context that is cancelled when the stream ends (and,
+// for a server stream, when its goroutine-mode handler returns).
+func (s *Stream) Context() context.Context {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(s.c.ctx)
+		if s.terminal || s.handlerDone {
+			s.cancel()
+		}
+	}
+	return s.ctx
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// push queues a copy of e. c.mu is held.
+func (s *Stream) push(e *core.Event) {
+	it := qitem{ev: *e}
+	it.ev.Headers = cloneFields(e.Headers)
+	it.ev.Data = nil
+	if len(e.Data) > 0 {
+		if e.Kind == core.EventGoAway {
+			it.ev.Data = []byte(string(e.Data))
+		} else {
+			it.off, it.n = len(s.rbuf), len(e.Data)
+			s.rbuf = append(s.rbuf, e.Data...)
+		}
+	}
+	s.q = append(s.q, it)
+	signal(s.rsig)
+	if s.handler != nil && !s.running {
+		s.running = true
+		s.c.enqueue(delivery{s: s})
+	}
+}
+
+// end records the stream's terminal event. c.mu is held.
+func (s *Stream) end(e *core.Event) {
+	s.push(e)
+	s.terminal = true
+	if e.Kind == core.EventStreamReset {
+		if e.Err != nil {
+			s.err = e.Err
+		} else {
+			s.err = e.StreamErr()
+		}
+	}
+	if s.stopCtx != nil {
+		s.stopCtx()
+		s.stopCtx = nil
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	close(s.done)
+	signal(s.wsig)
+}
+
+func cloneFields(fs []HeaderField) []HeaderField {
+	if fs == nil {
+		return nil
+	}
+	out := make([]HeaderField, len(fs))
+	for i, f := range fs {
+		out[i] = HeaderField{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value), Sensitive: f.Sensitive}
+	}
+	return out
+}
+
+// peek returns the oldest queued event. c.mu is held.
+func (s *Stream) peek() (*qitem, bool) {
+	if s.qhead == len(s.q) {
+		return nil, false
+	}
+	return &s.q[s.qhead], true
+}
+
+// pop drops the oldest queued event and reclaims memory once the queue is
+// empty or mostly consumed. c.mu is held.
+func (s *Stream) pop() {
+	s.q[s.qhead] = qitem{}
+	s.qhead++
+	s.partial = 0
+	if s.qhead == len(s.q) {
+		s.q, s.qhead = s.q[:0], 0
+		if !s.inHandler {
+			s.rbuf = s.rbuf[:0]
+		}
+		return
+	}
+	if s.inHandler {
+		return
+	}
+	// Content stays in rbuf until the queue empties; when a reader keeps
+	// up only partly, move what is left to the front instead of growing.
+	if base := s.q[s.qhead].off; base >= 64<<10 && 2*base >= len(s.rbuf) {
+		n := copy(s.rbuf, s.rbuf[base:])
+		s.rbuf = s.rbuf[:n]
+		for i := s.qhead; i < len(s.q); i++ {
+			if s.q[i].n > 0 {
+				s.q[i].off -= base
+			}
+		}
+	}
+	if s.qhead >= 64 && 2*s.qhead >= len(s.q) {
+		n := copy(s.q, s.q[s.qhead:])
+		clear(s.q[n:])
+		s.q, s.qhead = s.q[:n], 0
+	}
+}
+
+// SetHandler routes the stream's events to h, first replaying, in order,
+// those queued before; nil returns to queueing them for the pull methods.
+// h runs on a connection goroutine, one event at a time, and must not block
+// (see Conn). Headers in the events h receives are its own; Data is valid
+// until h returns. In automatic mode the bytes of each EventData are
+// credited to the flow-control windows when h returns; with ManualConsume,
+// call Consume.
+func (s *Stream) SetHandler(h func(*Stream, Event)) {
+	c := s.c
+	c.mu.Lock()
+	s.handler = h
+	if h != nil && !s.running && s.qhead < len(s.q) {
+		s.running = true
+		c.enqueue(delivery{s: s})
+	}
+	c.unlock()
+	// A handler set from a connection goroutine (in a callback) runs when
+	// that callback returns; from elsewhere the writer delivers it.
+}
+
+// DrainEvents takes every queued event at once — the replay SetHandler
+// would perform, as one batch. The events and their Data are the caller's.
+// In automatic mode their content is credited to the flow-control windows.
+func (s *Stream) DrainEvents() ([]Event, error) {
+	c := s.c
+	c.mu.Lock()
+	if s.handler != nil {
+		c.mu.Unlock()
+		return nil, ErrHandlerSet
+	}
+	out := make([]Event, 0, len(s.q)-s.qhead)
+	credit := 0
+	for i := s.qhead; i < len(s.q); i++ {
+		it := s.q[i]
+		ev := it.ev
+		if it.n > 0 {
+			off := it.off
+			if i == s.qhead {
+				off += s.partial
+			}
+			ev.Data = s.rbuf[off : it.off+it.n : it.off+it.n]
+			credit += len(ev.Data)
+		}
+		s.note(&ev)
+		out = append(out, ev)
+	}
+	clear(s.q)
+	s.q, s.qhead, s.partial = s.q[:0], 0, 0
+	s.rbuf = nil // the returned Data slices own it now
+	if credit > 0 && !s.manual {
+		_ = c.core.Consume(s.id, credit)
+	}
+	c.unlock()
+	return out, nil
+}
+
+// note updates the pull state with an event taken from the queue. c.mu is
+// held.
+func (s *Stream) note(e *core.Event) {
+	switch e.Kind {
+	case core.EventInformational:
+		s.infos = append(s.infos, Informational{Status: e.Status, Header: e.Headers})
+	case core.EventResponse:
+		s.resp = &Response{Status: e.Status, Header: e.Headers, Informational: s.infos}
+		s.eof = s.eof || e.EndStream
+	case core.EventData:
+		s.eof = s.eof || e.EndStream
+	case core.EventTrailers:
+		s.trailers = e.Headers
+		s.eof = true
+	}
+}
+
+// runHandler hands queued events to the stream's handler, on a connection
+// goroutine (see Conn.deliver).
+func (s *Stream) runHandler() {
+	c := s.c
+	c.mu.Lock()
+	for {
+		it, ok := s.peek()
+		h := s.handler
+		if h == nil || !ok {
+			s.running = false
+			break
+		}
+		ev := it.ev
+		if it.n > 0 {
+			ev.Data = s.rbuf[it.off+s.partial : it.off+it.n : it.off+it.n]
+		}
+		s.note(&ev)
+		s.inHandler = true
+		s.pop()
+		c.mu.Unlock()
+		h(s, ev)
+		c.mu.Lock()
+		s.inHandler = false
+		if s.qhead == len(s.q) {
+			s.rbuf = s.rbuf[:0]
+		}
+		if len(ev.Data) > 0 && !s.manual {
+			_ = c.core.Consume(s.id, len(ev.Data))
+		}
+	}
+	c.unlock()
+}
+
+// Consume returns n bytes of received content to the flow-control windows
+// (RFC 9113 §6.9) of a stream opened with ManualConsume: the peer may send
+// only as much as the application has consumed plus the window. It is an
+// error (core.ErrNotManualFlowControl) in automatic mode, where reading
+// consumes.
+func (s *Stream) Consume(n int) error {
+	c := s.c
+	c.mu.Lock()
+	if !s.manual {
+		c.mu.Unlock()
+		return core.ErrNotManualFlowControl
+	}
+	err := c.core.Consume(s.id, n)
+	c.unlock()
+	return err
+}
+
+// Reset resets the stream with RST_STREAM(code) (RFC 9113 §6.4), dropping
+// what it had buffered to send. Resetting a finished stream does nothing.
+func (s *Stream) Reset(code core.ErrCode) error {
+	c := s.c
+	c.mu.Lock()
+	err := c.core.ResetStream(s.id, code)
+	c.unlock()
+	if err != nil && s.isOver() {
+		return nil
+	}
+	return err
+}
+
+// Cancel resets the stream with CANCEL: the application no longer wants it.
+func (s *Stream) Cancel() error { return s.Reset(core.ErrCode(0x8)) }
+
+func (s *Stream) isOver() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}

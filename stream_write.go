@@ -1,0 +1,137 @@
+package h2
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/h2proto/h2/core"
+)
+
+// Write sends content, blocking while the send buffers are full until
+// the peer's flow-control windows let it drain, the stream ends, or the
+// stream's Context ends (for a client, the context given to Request).
+// Use WriteContext to bound the wait, TryWrite not to wait.
+func (s *Stream) Write(p []byte) (int, error) {
+	return s.WriteContext(s.Context(), p)
+}
+
+// WriteContext is Write with its own context for the wait.
+func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
+	total := 0
+	for {
+		n, err := s.TryWrite(p)
+		total += n
+		p = p[n:]
+		if !errors.Is(err, core.ErrSendBufferFull) {
+			return total, err
+		}
+		select {
+		case <-s.wsig:
+		case <-s.done:
+		case <-ctx.Done():
+			return total, ctx.Err()
+		}
+	}
+}
+
+// TryWrite sends as much of p as the send buffers take now
+// (core.Limits.StreamSendBuffer, ConnSendBuffer) without waiting. If that is
+// not all of p it returns core.ErrSendBufferFull with the count taken; the
+// stream signals room again to a blocked Write.
+func (s *Stream) TryWrite(p []byte) (int, error) {
+	c := s.c
+	c.mu.Lock()
+	n, err := c.core.SendData(s.id, p, false)
+	c.unlock()
+	return n, s.sendErr(err)
+}
+
+// sendErr reports the reason a stream that ended refuses commands.
+func (s *Stream) sendErr(err error) error {
+	if err == nil || errors.Is(err, core.ErrSendBufferFull) {
+		return err
+	}
+	if s.isOver() {
+		s.c.mu.Lock()
+		defer s.c.mu.Unlock()
+		if s.err != nil {
+			return s.err
+		}
+		return core.ErrStreamClosed
+	}
+	return err
+}
+
+// CloseWrite ends our side of the stream (END_STREAM after the content
+// buffered): a client's request body is complete, or a server's response.
+func (s *Stream) CloseWrite() error {
+	c := s.c
+	c.mu.Lock()
+	_, err := c.core.SendData(s.id, nil, true)
+	c.unlock()
+	return s.sendErr(err)
+}
+
+// WriteTrailers ends our side of the stream with trailer fields (RFC 9113
+// §8.1), after the content buffered. Regular fields only.
+func (s *Stream) WriteTrailers(trailers []HeaderField) error {
+	c := s.c
+	c.mu.Lock()
+	err := c.core.SendTrailers(s.id, trailers)
+	c.unlock()
+	return s.sendErr(err)
+}
+
+// Request returns the request's head (server side).
+func (s *Stream) Request() *Request { return s.req }
+
+// WriteHeaders sends a response head (server side): an interim 1xx
+// response, which may be repeated, or the final response, which content
+// then follows (Write, CloseWrite, WriteTrailers). headers are regular
+// fields; the :status pseudo-header is added.
+func (s *Stream) WriteHeaders(status int, headers []HeaderField) error {
+	return s.writeHeaders(status, headers, false)
+}
+
+func (s *Stream) writeHeaders(status int, headers []HeaderField, end bool) error {
+	if !s.server {
+		return ErrWrongRole
+	}
+	fields := make([]HeaderField, 0, len(headers)+1)
+	fields = append(fields, HeaderField{Name: ":status", Value: strconv.Itoa(status)})
+	fields = append(fields, headers...)
+	c := s.c
+	c.mu.Lock()
+	err := c.core.SendHeaders(s.id, fields, end)
+	c.unlock()
+	return s.sendErr(err)
+}
+
+// Respond sends a whole response (server side): the head and body leave in
+// one write when they fit the send buffers and the peer's windows (the
+// core's Respond). A larger body is streamed with Write, blocking as Write
+// does. A content-length field is added when headers has none.
+func (s *Stream) Respond(status int, headers []HeaderField, body []byte) error {
+	if !s.server {
+		return ErrWrongRole
+	}
+	c := s.c
+	c.mu.Lock()
+	err := c.core.Respond(s.id, status, headers, body)
+	c.unlock()
+	if !errors.Is(err, core.ErrSendBufferFull) {
+		return s.sendErr(err)
+	}
+	if get(headers, "content-length") == "" {
+		headers = append(headers[:len(headers):len(headers)],
+			HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))})
+	}
+	if err := s.WriteHeaders(status, headers); err != nil {
+		return err
+	}
+	if _, err := s.Write(body); err != nil {
+		return err
+	}
+	return s.CloseWrite()
+}
