@@ -295,7 +295,7 @@ func (c *Conn) transmit(buf []byte) []byte {
 
 func (c *Conn) write(p []byte) error {
 	if d := c.opts.writeTimeout(); d > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+		_ = c.nc.SetWriteDeadline(c.now().Add(d))
 	}
 	_, err := c.nc.Write(p)
 	return err
@@ -314,7 +314,7 @@ const linger = time.Second
 func (c *Conn) finish() {
 	close(c.stopping)
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-		_ = c.nc.SetReadDeadline(time.Now().Add(linger))
+		_ = c.nc.SetReadDeadline(c.now().Add(linger))
 		<-c.readerDone
 	}
 	_ = c.nc.Close()
