@@ -34,6 +34,7 @@ func demo(args []string, out io.Writer) error {
 }
 
 func demoTLS(out io.Writer, quiet bool) error {
+	out = &lockedWriter{w: out} // the trace comes from the connection's goroutines
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

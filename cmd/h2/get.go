@@ -81,6 +81,9 @@ func get(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *verbose {
+		// The trace (from the connection's goroutines) and the response
+		// share stdout.
+		stdout = &lockedWriter{w: stdout}
 		nc = newTraceConn(nc, stdout)
 	}
 	scheme := "https"
@@ -220,4 +223,16 @@ func (t *traceConn) ConnectionState() tls.ConnectionState {
 		return tc.ConnectionState()
 	}
 	return tls.ConnectionState{}
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

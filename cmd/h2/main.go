@@ -19,6 +19,12 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, os.Stdin, stdout, stderr)
+}
+
+// runWith runs a command with the given standard streams; it returns the
+// exit status.
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -37,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "get":
-		if err := get(args[1:], os.Stdin, stdout, stderr); err != nil {
+		if err := get(args[1:], stdin, stdout, stderr); err != nil {
 			fmt.Fprintln(stderr, "h2 get:", err)
 			return 1
 		}

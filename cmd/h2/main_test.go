@@ -6,10 +6,36 @@ import (
 	"testing"
 )
 
-// TestDemo runs the main job and checks its results and trace.
+// TestDemo runs the main job — a real server and client over loopback TLS —
+// and checks its results and trace.
 func TestDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"demo"}, &out, &errOut); code != 0 {
+		t.Fatalf("h2 demo exited %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"(TLS, self-signed certificate)",
+		`ALPN "h2", certificate verified`,
+		"send connection preface",
+		"send HEADERS stream=1",
+		"GET /            → 200, 19 bytes",
+		"POST /echo       → 200, 9 bytes",
+		"trailers x-checksum: 42",
+		"PING             → RTT",
+		"recv GOAWAY stream=0 len=8 last_stream=2147483647 code=NO_ERROR",
+		"server shut down gracefully, client connection closed (err=<nil>)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
+
+// TestDemoMemory runs the in-memory variant and checks its results and
+// trace.
+func TestDemoMemory(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"demo", "-mem"}, &out, &errOut); code != 0 {
 		t.Fatalf("h2 demo exited %d: %s", code, errOut.String())
 	}
 	for _, want := range []string{
@@ -28,11 +54,12 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestDemoDeterministic: the virtual clock makes two runs byte-identical.
+// TestDemoDeterministic: the virtual clock makes two in-memory runs
+// byte-identical.
 func TestDemoDeterministic(t *testing.T) {
 	var a, b bytes.Buffer
-	run([]string{"demo"}, &a, &a)
-	run([]string{"demo"}, &b, &b)
+	run([]string{"demo", "-mem"}, &a, &a)
+	run([]string{"demo", "-mem"}, &b, &b)
 	if a.String() != b.String() {
 		t.Fatal("two demo runs printed different traces")
 	}

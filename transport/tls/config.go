@@ -56,7 +56,11 @@ type ClientOptions struct {
 	InsecureSkipVerify bool
 	// RootCAs are the authorities trusted; nil means the system's.
 	RootCAs *x509.CertPool
-	// NextProtos are the ALPN protocols offered; nil means ["h2"].
+	// NextProtos are the ALPN protocols offered; nil means ["h2",
+	// "http/1.1"]. Offering http/1.1 second lets a server without HTTP/2
+	// say what it speaks — Dial then fails with an *ALPNError naming it —
+	// instead of failing the handshake with a bare "no application
+	// protocol" alert.
 	NextProtos []string
 }
 
@@ -65,7 +69,7 @@ type ClientOptions struct {
 func ClientConfig(o ClientOptions) *ctls.Config {
 	protos := o.NextProtos
 	if protos == nil {
-		protos = []string{ALPN}
+		protos = []string{ALPN, "http/1.1"}
 	}
 	return &ctls.Config{
 		ServerName:         o.ServerName,
