@@ -173,24 +173,27 @@ func (s *Stream) peek() (*qitem, bool) {
 	return &s.q[s.qhead], true
 }
 
-// pop drops the oldest queued event and reclaims memory once the queue is
-// empty or mostly consumed. c.mu is held.
+// pop drops the oldest queued event. c.mu is held.
 func (s *Stream) pop() {
 	s.q[s.qhead] = qitem{}
 	s.qhead++
 	s.partial = 0
-	if s.qhead == len(s.q) {
-		s.q, s.qhead = s.q[:0], 0
-		if !s.inHandler {
-			s.rbuf = s.rbuf[:0]
-		}
-		return
-	}
+	s.reclaim()
+}
+
+// reclaim frees what the queue no longer needs: everything once it is
+// empty, else the consumed front of rbuf and q when it is most of them, so
+// that a reader that keeps up only partly does not grow them without
+// bound. Nothing moves while a handler holds a slice of rbuf. c.mu is held.
+func (s *Stream) reclaim() {
 	if s.inHandler {
 		return
 	}
-	// Content stays in rbuf until the queue empties; when a reader keeps
-	// up only partly, move what is left to the front instead of growing.
+	if s.qhead == len(s.q) {
+		s.q, s.qhead = s.q[:0], 0
+		s.rbuf = s.rbuf[:0]
+		return
+	}
 	if base := s.q[s.qhead].off; base >= 64<<10 && 2*base >= len(s.rbuf) {
 		n := copy(s.rbuf, s.rbuf[base:])
 		s.rbuf = s.rbuf[:n]
@@ -303,9 +306,7 @@ func (s *Stream) runHandler() {
 		h(s, ev)
 		c.mu.Lock()
 		s.inHandler = false
-		if s.qhead == len(s.q) {
-			s.rbuf = s.rbuf[:0]
-		}
+		s.reclaim()
 		if len(ev.Data) > 0 && !s.manual {
 			_ = c.core.Consume(s.id, len(ev.Data))
 		}
