@@ -1,338 +1,164 @@
 package memory
 
 import (
-	"errors"
-	"io"
 	"math/rand/v2"
-	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// ErrBroken is the error of reads and writes on a pipe broken by Break
-// with a nil error: the in-memory analogue of a TCP reset.
-var ErrBroken = errors.New("memory: connection broken")
-
-// Config shapes a pipe. The zero value is an unchunked, instant pipe with
-// real-time deadlines.
-type Config struct {
-	// Seed drives the chunking of reads; the same Seed gives the same
-	// sequence of read sizes.
-	Seed uint64
-	// MaxChunk bounds each Read to a seeded-random 1..MaxChunk bytes; zero
-	// means no bound beyond the caller's buffer.
-	MaxChunk int
-	// Latency delays the bytes written until the Clock has advanced this
-	// much. It needs Clock.
-	Latency time.Duration
-	// Clock, when set, is the time of Latency and of deadlines; nil means
-	// no latency and real-time deadlines.
-	Clock *Clock
-	// Buffer bounds the bytes in flight in each direction, after which
-	// Write blocks until the reader catches up. Zero means 1 MiB.
-	Buffer int
-}
-
-// Addr is the address of a pipe end.
-type Addr string
-
-// Network returns "memory".
-func (Addr) Network() string { return "memory" }
-
-func (a Addr) String() string { return string(a) }
-
+// pipeSeq numbers pipes for their addresses.
 var pipeSeq atomic.Uint64
 
-// Pipe returns the two ends of a full-duplex in-memory connection.
+// Pipe returns the two ends of a full-duplex in-memory connection shaped
+// by cfg. Bytes written to a are read from b and the other way round; the
+// two directions are independent (each has its own buffer, chunking and
+// latency). See Conn for the semantics.
 func Pipe(cfg Config) (a, b *Conn) {
-	if cfg.Buffer <= 0 {
-		cfg.Buffer = 1 << 20
-	}
 	n := strconv.FormatUint(pipeSeq.Add(1), 10)
-	ab := newHalf(cfg, 0)
-	ba := newHalf(cfg, 1)
-	a = &Conn{cfg: cfg, in: ba, out: ab, local: Addr("memory:" + n + ":a"), remote: Addr("memory:" + n + ":b")}
-	b = &Conn{cfg: cfg, in: ab, out: ba, local: a.remote, remote: a.local}
-	a.peer, b.peer = b, a
-	return a, b
+	ab := newHalf(cfg, 1)
+	ba := newHalf(cfg, 2)
+	na, nb := Addr("memory:"+n+":a"), Addr("memory:"+n+":b")
+	return newConn(ba, ab, cfg.Clock, na, nb), newConn(ab, ba, cfg.Clock, nb, na)
 }
 
-// half is one direction of a pipe.
+// half is one direction of a pipe: the writer's end appends, the
+// reader's end consumes. Every field below mu is guarded by it; every
+// change that could unblock a waiter closes changed (see wake).
 type half struct {
-	cfg      Config
+	clock    *Clock
+	latency  time.Duration // zero without a clock
+	limit    int
+	maxChunk int
+
 	mu       sync.Mutex
-	notify   chan struct{} // closed and replaced on every change
-	buf      []byte        // readable now
-	pending  []chunk       // written, not yet arrived (Latency)
-	inFlight int
-	eof      bool  // the writer closed: EOF after what is left
-	gone     bool  // the reader closed: writes fail
-	broken   error // Break
-	stalled  bool
+	changed  chan struct{}
 	rng      *rand.Rand
+	ready    []byte    // arrived: readable unless stalled
+	pending  []arrival // written, still travelling (Latency)
+	inFlight int       // len(ready) + bytes in pending
+	shut     bool      // the writer closed its side: no more writes
+	eof      bool      // the writer's end of file has arrived
+	gone     bool      // the reader closed: writes fail
+	err      error     // the pipe broke (Break)
+	stalled  bool      // Stall: nothing becomes readable
 }
 
-type chunk struct {
+// arrival is a write, or the end of file (eof), on its way.
+type arrival struct {
 	at   time.Time
 	data []byte
+	eof  bool
 }
 
 func newHalf(cfg Config, dir uint64) *half {
-	return &half{cfg: cfg, notify: make(chan struct{}), rng: rand.New(rand.NewPCG(cfg.Seed, dir))}
+	h := &half{
+		clock:    cfg.Clock,
+		limit:    cfg.Buffer,
+		maxChunk: cfg.MaxChunk,
+		changed:  make(chan struct{}),
+		rng:      rand.New(rand.NewPCG(cfg.Seed, dir)),
+	}
+	if h.limit <= 0 {
+		h.limit = DefaultBuffer
+	}
+	if cfg.Clock != nil && cfg.Latency > 0 {
+		h.latency = cfg.Latency
+	}
+	return h
 }
 
-// changed wakes everyone waiting on h. h.mu is held.
-func (h *half) changed() {
-	close(h.notify)
-	h.notify = make(chan struct{})
+// wake wakes everyone waiting on h. h.mu is held.
+func (h *half) wake() {
+	close(h.changed)
+	h.changed = make(chan struct{})
 }
 
+// poke wakes h's waiters so that they look again (at a deadline).
 func (h *half) poke() {
 	h.mu.Lock()
-	h.changed()
+	h.wake()
 	h.mu.Unlock()
 }
 
-// arrive moves bytes whose latency has passed into the readable buffer.
+// wait releases h.mu until the next change and takes it again.
+func (h *half) wait() {
+	ch := h.changed
+	h.mu.Unlock()
+	<-ch
+	h.mu.Lock()
+}
+
+// send puts a copy of p on its way. h.mu is held; the caller made room.
+func (h *half) send(p []byte) {
+	h.inFlight += len(p)
+	if h.latency == 0 {
+		h.ready = append(h.ready, p...)
+		h.wake()
+		return
+	}
+	data := append([]byte(nil), p...)
+	h.pending = append(h.pending, arrival{at: h.clock.Now().Add(h.latency), data: data})
+	h.clock.AfterFunc(h.latency, h.arrive)
+}
+
+// shutdown ends the writer's side: the reader gets io.EOF after what is on
+// its way. h.mu is held.
+func (h *half) shutdown() {
+	if h.shut {
+		return
+	}
+	h.shut = true
+	if h.latency == 0 {
+		h.eof = true
+		h.wake()
+		return
+	}
+	h.pending = append(h.pending, arrival{at: h.clock.Now().Add(h.latency), eof: true})
+	h.clock.AfterFunc(h.latency, h.arrive)
+	h.wake() // writers blocked on room now fail
+}
+
+// arrive moves what has finished travelling to the readable side. It runs
+// as a Clock callback.
 func (h *half) arrive() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	now := h.cfg.Clock.Now()
+	now := h.clock.Now()
 	i := 0
 	for ; i < len(h.pending) && !h.pending[i].at.After(now); i++ {
-		h.buf = append(h.buf, h.pending[i].data...)
+		if h.pending[i].eof {
+			h.eof = true
+		}
+		h.ready = append(h.ready, h.pending[i].data...)
 	}
 	if i > 0 {
+		clear(h.pending[:i])
 		h.pending = h.pending[i:]
-		h.changed()
+		h.wake()
 	}
 }
 
-// Conn is one end of a Pipe. It implements net.Conn.
-type Conn struct {
-	cfg           Config
-	in, out       *half
-	peer          *Conn
-	local, remote Addr
-
-	closed    atomic.Bool
-	readDL    atomic.Pointer[time.Time]
-	writeDL   atomic.Pointer[time.Time]
-	nRead     atomic.Int64
-	nWritten  atomic.Int64
-	closeOnce sync.Once
-}
-
-func (c *Conn) now() time.Time {
-	if c.cfg.Clock != nil {
-		return c.cfg.Clock.Now()
+// take moves up to len(p) readable bytes into p, at most one seeded
+// chunk. h.mu is held; ready is not empty and h is not stalled.
+func (h *half) take(p []byte) int {
+	n := len(p)
+	if h.maxChunk > 0 {
+		n = min(n, 1+h.rng.IntN(h.maxChunk))
 	}
-	return time.Now()
-}
-
-func (c *Conn) passed(dl *atomic.Pointer[time.Time]) bool {
-	d := dl.Load()
-	return d != nil && !d.IsZero() && !c.now().Before(*d)
-}
-
-// timeoutError is a deadline's error: os.ErrDeadlineExceeded, as net does.
-var timeoutError = os.ErrDeadlineExceeded
-
-// Read reads what has arrived, at most a chunk (Config.MaxChunk), blocking
-// until something arrives, the peer closes (io.EOF), the pipe breaks, or
-// the read deadline passes.
-func (c *Conn) Read(p []byte) (int, error) {
-	h := c.in
-	h.mu.Lock()
-	for {
-		switch {
-		case c.closed.Load():
-			h.mu.Unlock()
-			return 0, net.ErrClosed
-		case h.broken != nil:
-			h.mu.Unlock()
-			return 0, h.broken
-		case len(h.buf) > 0 && !h.stalled:
-			n := len(p)
-			if c.cfg.MaxChunk > 0 {
-				n = min(n, 1+h.rng.IntN(c.cfg.MaxChunk))
-			}
-			n = copy(p[:n], h.buf)
-			h.buf = h.buf[n:]
-			if len(h.buf) == 0 {
-				h.buf = nil
-			}
-			h.inFlight -= n
-			h.changed()
-			h.mu.Unlock()
-			c.nRead.Add(int64(n))
-			return n, nil
-		case h.eof && len(h.buf) == 0 && len(h.pending) == 0:
-			h.mu.Unlock()
-			return 0, io.EOF
-		case len(p) == 0:
-			h.mu.Unlock()
-			return 0, nil
-		case c.passed(&c.readDL):
-			h.mu.Unlock()
-			return 0, timeoutError
-		}
-		ch := h.notify
-		h.mu.Unlock()
-		<-ch
-		h.mu.Lock()
+	n = copy(p[:n], h.ready)
+	h.ready = h.ready[n:]
+	if len(h.ready) == 0 {
+		h.ready = nil // let the backing array go
 	}
+	h.inFlight -= n
+	h.wake() // room for the writer
+	return n
 }
 
-// Write copies p into the pipe, blocking while Config.Buffer bytes are in
-// flight, until the reader drains them, the pipe closes or breaks, or the
-// write deadline passes.
-func (c *Conn) Write(p []byte) (int, error) {
-	h := c.out
-	total := 0
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for len(p) > 0 {
-		switch {
-		case c.closed.Load() || h.eof:
-			return total, net.ErrClosed
-		case h.broken != nil:
-			return total, h.broken
-		case h.gone:
-			return total, io.ErrClosedPipe
-		case c.passed(&c.writeDL):
-			return total, timeoutError
-		}
-		if room := c.cfg.Buffer - h.inFlight; room > 0 {
-			n := min(room, len(p))
-			data := append([]byte(nil), p[:n]...)
-			if c.cfg.Clock != nil && c.cfg.Latency > 0 {
-				h.pending = append(h.pending, chunk{at: c.cfg.Clock.Now().Add(c.cfg.Latency), data: data})
-				c.cfg.Clock.AfterFunc(c.cfg.Latency, h.arrive)
-			} else {
-				h.buf = append(h.buf, data...)
-			}
-			h.inFlight += n
-			h.changed()
-			p = p[n:]
-			total += n
-			c.nWritten.Add(int64(n))
-			continue
-		}
-		ch := h.notify
-		h.mu.Unlock()
-		<-ch
-		h.mu.Lock()
-	}
-	return total, nil
-}
-
-// Close closes this end: the peer reads what was written, then io.EOF;
-// its writes fail. Local reads and writes return net.ErrClosed.
-func (c *Conn) Close() error {
-	c.closeOnce.Do(func() {
-		c.closed.Store(true)
-		c.out.mu.Lock()
-		c.out.eof = true
-		c.out.changed()
-		c.out.mu.Unlock()
-		c.in.mu.Lock()
-		c.in.gone = true
-		c.in.buf, c.in.pending, c.in.inFlight = nil, nil, 0
-		c.in.changed()
-		c.in.mu.Unlock()
-	})
-	return nil
-}
-
-// CloseWrite half-closes: the peer reads what was written, then io.EOF;
-// this end can still read.
-func (c *Conn) CloseWrite() error {
-	c.out.mu.Lock()
-	defer c.out.mu.Unlock()
-	c.out.eof = true
-	c.out.changed()
-	return nil
-}
-
-// Break breaks the whole pipe at once, like a TCP reset: every blocked and
-// later Read and Write on both ends fails with err (ErrBroken if nil), and
-// bytes not yet read are lost.
-func (c *Conn) Break(err error) {
-	if err == nil {
-		err = ErrBroken
-	}
-	for _, h := range []*half{c.in, c.out} {
-		h.mu.Lock()
-		if h.broken == nil {
-			h.broken = err
-		}
-		h.buf, h.pending, h.inFlight = nil, nil, 0
-		h.changed()
-		h.mu.Unlock()
-	}
-}
-
-// Stall stops (true) or resumes (false) the arrival of bytes at this end:
-// its reads block as if the network stalled, and once Config.Buffer bytes
-// are in flight the peer's writes block too.
-func (c *Conn) Stall(on bool) {
-	c.in.mu.Lock()
-	c.in.stalled = on
-	c.in.changed()
-	c.in.mu.Unlock()
-}
-
-// BytesRead and BytesWritten count the bytes this end has read and written.
-func (c *Conn) BytesRead() int64 { return c.nRead.Load() }
-
-// BytesWritten counts the bytes this end has written.
-func (c *Conn) BytesWritten() int64 { return c.nWritten.Load() }
-
-// LocalAddr returns this end's address.
-func (c *Conn) LocalAddr() net.Addr { return c.local }
-
-// RemoteAddr returns the other end's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
-
-// SetDeadline sets both deadlines.
-func (c *Conn) SetDeadline(t time.Time) error {
-	_ = c.SetReadDeadline(t)
-	return c.SetWriteDeadline(t)
-}
-
-// SetReadDeadline makes blocked and later reads fail with
-// os.ErrDeadlineExceeded once t passes (on Config.Clock, if set); the zero
-// time removes it.
-func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.readDL.Store(&t)
-	c.wakeAt(t, c.in)
-	return nil
-}
-
-// SetWriteDeadline is SetReadDeadline for writes.
-func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.writeDL.Store(&t)
-	c.wakeAt(t, c.out)
-	return nil
-}
-
-// wakeAt wakes h's waiters now and when t passes, so they see the deadline.
-func (c *Conn) wakeAt(t time.Time, h *half) {
-	h.poke()
-	if t.IsZero() {
-		return
-	}
-	d := t.Sub(c.now())
-	if d <= 0 {
-		return
-	}
-	if c.cfg.Clock != nil {
-		c.cfg.Clock.AfterFunc(d, h.poke)
-		return
-	}
-	time.AfterFunc(d, h.poke)
+// drop discards everything in flight. h.mu is held.
+func (h *half) drop() {
+	h.ready, h.pending, h.inFlight = nil, nil, 0
+	h.wake()
 }

@@ -12,22 +12,27 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"slices"
 	"time"
 )
 
-// SelfSigned returns a throwaway ECDSA P-256 certificate, valid from an
-// hour ago for 7 days, for the given hosts (IP addresses become IP SANs)
-// and always localhost, 127.0.0.1 and ::1. For development and tests only:
-// trust it with CertPool.
+// SelfSigned returns a throwaway certificate for development and tests: a
+// fresh ECDSA P-256 key, valid from an hour ago (to absorb clock skew)
+// for 7 days, self-signed, with subject alternative names for hosts (IP
+// addresses as IP SANs, anything else as a DNS name) plus always
+// "localhost", 127.0.0.1 and ::1. The result's Leaf is set. Nothing
+// trusts it: use CertPool(cert) as the client's RootCAs. Never use it in
+// production.
 func SelfSigned(hosts ...string) (ctls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return ctls.Certificate{}, err
+		return ctls.Certificate{}, fmt.Errorf("tls: self-signed certificate: %w", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		return ctls.Certificate{}, err
+		return ctls.Certificate{}, fmt.Errorf("tls: self-signed certificate: %w", err)
 	}
+	dns, ips := sans(hosts)
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
@@ -35,47 +40,62 @@ func SelfSigned(hosts ...string) (ctls.Certificate, error) {
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(7 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	for _, h := range hosts {
-		if h == "" || h == "localhost" {
-			continue
-		}
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
+		IsCA:                  true, // its own root, so CertPool can trust it
+		DNSNames:              dns,
+		IPAddresses:           ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return ctls.Certificate{}, err
+		return ctls.Certificate{}, fmt.Errorf("tls: self-signed certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return ctls.Certificate{}, err
+		return ctls.Certificate{}, fmt.Errorf("tls: self-signed certificate: %w", err)
 	}
 	return ctls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// CertPool returns a pool trusting cert's leaf (a SelfSigned certificate).
+// sans splits hosts into DNS names and IP addresses, always including
+// localhost, 127.0.0.1 and ::1, without duplicates or empty names.
+func sans(hosts []string) (dns []string, ips []net.IP) {
+	dns = []string{"localhost"}
+	ips = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	for _, h := range hosts {
+		if h == "" {
+			continue
+		}
+		if ip := net.ParseIP(h); ip != nil {
+			if !slices.ContainsFunc(ips, ip.Equal) {
+				ips = append(ips, ip)
+			}
+		} else if !slices.Contains(dns, h) {
+			dns = append(dns, h)
+		}
+	}
+	return dns, ips
+}
+
+// CertPool returns a new pool trusting cert's leaf certificate — a
+// SelfSigned certificate, which is its own root. It uses cert.Leaf, or
+// parses cert.Certificate[0] when Leaf is nil; the pool is empty when
+// there is neither or it does not parse.
 func CertPool(cert ctls.Certificate) *x509.CertPool {
 	pool := x509.NewCertPool()
-	if cert.Leaf != nil {
-		pool.AddCert(cert.Leaf)
-	} else if len(cert.Certificate) > 0 {
-		if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
-			pool.AddCert(leaf)
-		}
+	leaf := cert.Leaf
+	if leaf == nil && len(cert.Certificate) > 0 {
+		leaf, _ = x509.ParseCertificate(cert.Certificate[0])
+	}
+	if leaf != nil {
+		pool.AddCert(leaf)
 	}
 	return pool
 }
 
-// LoadKeyPair reads a PEM certificate chain and private key.
+// LoadKeyPair reads a PEM certificate chain (leaf first) from certFile
+// and its PEM private key from keyFile, checks that they match, and
+// returns them with Leaf set. The error names both files.
 func LoadKeyPair(certFile, keyFile string) (ctls.Certificate, error) {
 	cert, err := ctls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -84,8 +104,10 @@ func LoadKeyPair(certFile, keyFile string) (ctls.Certificate, error) {
 	return cert, nil
 }
 
-// WritePEM writes cert's chain and private key as PEM files, for peers
-// (nghttpd, h2o, curl) that need them on disk.
+// WritePEM writes cert's chain to certFile (PEM "CERTIFICATE" blocks,
+// mode 0644) and its private key to keyFile (PKCS #8 "PRIVATE KEY", mode
+// 0600), for peers (nghttpd, h2o, curl) that read them from disk;
+// LoadKeyPair reads them back. The error names the file involved.
 func WritePEM(cert ctls.Certificate, certFile, keyFile string) error {
 	var certPEM []byte
 	for _, der := range cert.Certificate {
@@ -93,10 +115,13 @@ func WritePEM(cert ctls.Certificate, certFile, keyFile string) error {
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	if err != nil {
-		return err
+		return fmt.Errorf("tls: write key %s: %w", keyFile, err)
 	}
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
-		return err
+		return fmt.Errorf("tls: write certificate %s: %w", certFile, err)
 	}
-	return os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return fmt.Errorf("tls: write key %s: %w", keyFile, err)
+	}
+	return nil
 }
