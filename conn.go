@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/h2proto/h2/core"
@@ -43,6 +44,8 @@ type Conn struct {
 	// Callbacks waiting to run on a connection goroutine (see deliver).
 	queue      []delivery
 	delivering bool
+
+	writeErr atomic.Pointer[error] // the first failed write (see writeFailed)
 
 	// The one timer.
 	timer   *time.Timer
@@ -183,6 +186,9 @@ func (c *Conn) readLoop() {
 			}
 		}
 		if err != nil {
+			if werr := c.writeErr.Load(); werr != nil {
+				err = *werr
+			}
 			c.mu.Lock()
 			c.core.HandleTransportClosed(c.now(), transportErr(err))
 			c.unlock()
@@ -248,14 +254,9 @@ func (c *Conn) writeLoop() {
 			c.rearm()
 			c.mu.Unlock()
 			c.deliver()
-			if len(buf) > 0 {
+			if len(buf) > 0 && c.writeErr.Load() == nil {
 				if err := c.write(buf); err != nil {
-					c.mu.Lock()
-					c.core.HandleTransportClosed(c.now(), err)
-					c.pollEvents()
-					c.mu.Unlock()
-					c.deliver()
-					closed = true
+					c.writeFailed(err)
 				}
 			}
 			select {
@@ -293,6 +294,17 @@ func (c *Conn) transmit(buf []byte) []byte {
 	return buf
 }
 
+// writeFailed handles a failed write. The connection is lost, but the
+// peer may have sent more before it went — a response completed just
+// before it hung up, waiting in the kernel's buffer — so the reader goes on
+// until the transport ends (for at most linger), while the writer drops
+// output, and only then are the streams told. The write error is the one
+// reported.
+func (c *Conn) writeFailed(err error) {
+	c.writeErr.Store(&err)
+	_ = c.nc.SetReadDeadline(c.now().Add(linger))
+}
+
 func (c *Conn) write(p []byte) error {
 	if d := c.opts.writeTimeout(); d > 0 {
 		_ = c.nc.SetWriteDeadline(c.now().Add(d))
@@ -313,7 +325,7 @@ const linger = time.Second
 // which can destroy our GOAWAY in flight.
 func (c *Conn) finish() {
 	close(c.stopping)
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.writeErr.Load() == nil && cw.CloseWrite() == nil {
 		_ = c.nc.SetReadDeadline(c.now().Add(linger))
 		<-c.readerDone
 	}

@@ -323,7 +323,16 @@ func (srv *Server) handlerReturned(s *Stream) {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	_ = c.core.ReleaseStream(s.id)
+	if err := c.core.ReleaseStream(s.id); err == nil && !s.terminal && c.streams[s.id] == s {
+		// The core reports nothing more for a released stream (a queued
+		// response still goes out): the stream is over for the runtime.
+		delete(c.streams, s.id)
+		s.terminal = true
+		close(s.done)
+		signal(s.rsig)
+		signal(s.wsig)
+		c.signalOpen()
+	}
 	c.unlock()
 }
 

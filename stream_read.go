@@ -66,6 +66,15 @@ func (s *Stream) Response(ctx context.Context) (*Response, error) {
 			s.pop()
 			continue
 		}
+		if s.terminal {
+			// A handler took the terminal event before this call.
+			err := s.err
+			c.mu.Unlock()
+			if err == nil {
+				err = core.ErrStreamClosed
+			}
+			return nil, err
+		}
 		c.mu.Unlock()
 		select {
 		case <-s.rsig:
@@ -96,6 +105,15 @@ func (s *Stream) Read(p []byte) (int, error) {
 		}
 		it, ok := s.peek()
 		if !ok {
+			if s.terminal {
+				// A handler took the terminal event before this Read.
+				err := s.err
+				c.mu.Unlock()
+				if err == nil {
+					err = io.EOF
+				}
+				return 0, err
+			}
 			c.mu.Unlock()
 			<-s.rsig
 			c.mu.Lock()

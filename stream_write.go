@@ -30,7 +30,10 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 		case <-s.wsig:
 		case <-s.done:
 		case <-ctx.Done():
-			return total, ctx.Err()
+			if !s.isOver() {
+				return total, ctx.Err()
+			}
+			// The stream ended (its Context ends with it): report why.
 		}
 	}
 }
