@@ -159,4 +159,3 @@ func TestGetErrorsAreOneLine(t *testing.T) {
 		}
 	})
 }
-
