@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -228,8 +229,11 @@ func (c *Conn) receive(p []byte) bool {
 	return true
 }
 
+// transportErr is the error a transport's end gives the core: nil (so the
+// core reports core.ErrConnectionLost) for an end of stream or our own
+// close, which say nothing more; the error itself otherwise.
 func transportErr(err error) error {
-	if err == nil || errors.Is(err, net.ErrClosed) {
+	if err == nil || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) {
 		return nil
 	}
 	return err

@@ -7,8 +7,8 @@ import "errors"
 // the core's sentinels (core.ErrSendBufferFull, core.ErrStreamClosed, …) for
 // commands the protocol refuses.
 var (
-	// ErrHandlerSet is returned by the pull API of a stream (Response, Read,
-	// Trailers, DrainEvents) while its events go to a handler set with
+	// ErrHandlerSet is returned by the pull API of a stream (Response,
+	// Read, DrainEvents) while its events go to a handler set with
 	// SetHandler.
 	ErrHandlerSet = errors.New("h2: stream events go to a handler")
 
@@ -16,8 +16,8 @@ var (
 	// ended before the SETTINGS exchange completed.
 	ErrNotConnected = errors.New("h2: connection ended before the preface exchange completed")
 
-	// ErrServerClosed is returned by Serve and ServeConn after Shutdown or
-	// Close.
+	// ErrServerClosed is returned by Serve after Shutdown or Close (a
+	// connection's ServeConn returns how that connection ended).
 	ErrServerClosed = errors.New("h2: server closed")
 
 	// ErrWrongRole is returned by a method of the other role: Request on a

@@ -115,11 +115,14 @@ func ServeConn(nc net.Conn, h Handler, opts *Options) error {
 }
 
 // Serve accepts connections on l and serves each until Shutdown or Close,
-// when it returns ErrServerClosed, or until Accept fails.
+// when it returns ErrServerClosed, or until Accept fails. Serve closes l
+// when it returns because of Shutdown or Close (also when called after
+// them).
 func (srv *Server) Serve(l net.Listener) error {
 	srv.mu.Lock()
 	if srv.closing {
 		srv.mu.Unlock()
+		_ = l.Close()
 		return ErrServerClosed
 	}
 	if srv.listeners == nil {
@@ -328,6 +331,10 @@ func (srv *Server) handlerReturned(s *Stream) {
 		// response still goes out): the stream is over for the runtime.
 		delete(c.streams, s.id)
 		s.terminal = true
+		if !s.sentEnd {
+			// The response was unfinished: the core reset the stream.
+			s.err = &core.StreamError{StreamID: s.id, Code: core.ErrCode(0x8), Token: "handler_returned"}
+		}
 		close(s.done)
 		signal(s.rsig)
 		signal(s.wsig)

@@ -55,6 +55,7 @@ type Stream struct {
 	stopCtx   func() bool // client: stops the request context's AfterFunc
 
 	handlerDone bool // server: the Handler returned (goroutine mode)
+	sentEnd     bool // our side was ended (END_STREAM or trailers queued)
 }
 
 type qitem struct {
@@ -147,10 +148,10 @@ func (s *Stream) end(e *core.Event) {
 		s.stopCtx()
 		s.stopCtx = nil
 	}
+	close(s.done) // before the context, so a waiter woken by it sees the end
 	if s.cancel != nil {
 		s.cancel()
 	}
-	close(s.done)
 	signal(s.wsig)
 }
 

@@ -9,9 +9,10 @@ import (
 )
 
 // Write sends content, blocking while the send buffers are full until
-// the peer's flow-control windows let it drain, the stream ends, or the
-// stream's Context ends (for a client, the context given to Request).
-// Use WriteContext to bound the wait, TryWrite not to wait.
+// the peer's flow-control windows let it drain or the stream ends (a
+// client's stream also ends when the context given to Request does: it is
+// reset with CANCEL). If the stream was reset, the error says why. Use
+// WriteContext to bound the wait, TryWrite not to wait.
 func (s *Stream) Write(p []byte) (int, error) {
 	return s.WriteContext(s.Context(), p)
 }
@@ -72,6 +73,7 @@ func (s *Stream) CloseWrite() error {
 	c := s.c
 	c.mu.Lock()
 	_, err := c.core.SendData(s.id, nil, true)
+	s.sentEnd = s.sentEnd || err == nil
 	c.unlock()
 	return s.sendErr(err)
 }
@@ -82,6 +84,7 @@ func (s *Stream) WriteTrailers(trailers []HeaderField) error {
 	c := s.c
 	c.mu.Lock()
 	err := c.core.SendTrailers(s.id, trailers)
+	s.sentEnd = s.sentEnd || err == nil
 	c.unlock()
 	return s.sendErr(err)
 }
@@ -107,6 +110,7 @@ func (s *Stream) writeHeaders(status int, headers []HeaderField, end bool) error
 	c := s.c
 	c.mu.Lock()
 	err := c.core.SendHeaders(s.id, fields, end)
+	s.sentEnd = s.sentEnd || (err == nil && end)
 	c.unlock()
 	return s.sendErr(err)
 }
@@ -122,6 +126,7 @@ func (s *Stream) Respond(status int, headers []HeaderField, body []byte) error {
 	c := s.c
 	c.mu.Lock()
 	err := c.core.Respond(s.id, status, headers, body)
+	s.sentEnd = s.sentEnd || err == nil
 	c.unlock()
 	if !errors.Is(err, core.ErrSendBufferFull) {
 		return s.sendErr(err)
