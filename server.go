@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/h2proto/h2/core"
@@ -104,6 +105,15 @@ func Serve(l net.Listener, h Handler) error {
 	return (&Server{Handler: h}).Serve(l)
 }
 
+// retryableAccept reports whether an Accept error is a passing shortage
+// (file descriptors, an aborted handshake) rather than the listener's end.
+func retryableAccept(err error) bool {
+	var ne net.Error
+	return (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS)
+}
+
 // ServeConn serves one connection the caller accepted with h; see
 // Server.ServeConn.
 func ServeConn(nc net.Conn, h Handler, opts *Options) error {
@@ -145,8 +155,7 @@ func (srv *Server) Serve(l net.Listener) error {
 			if closing {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if retryableAccept(err) {
 				// Out of file descriptors and the like: back off.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)

@@ -18,17 +18,18 @@ MIN_COVERAGE=85
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "interop peers (nghttp, h2load, nghttpd, h2o, curl) and h2spec"
+step "interop peers (nghttp, h2load, nghttpd, h2o, curl, python3-h2) and h2spec"
 missing=""
 for tool in nghttp h2load nghttpd h2o curl; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing="$missing $tool"
 done
+/usr/bin/python3 -c 'import h2' >/dev/null 2>&1 || missing="$missing python3-h2"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages for:$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq nghttp2-client nghttp2-server h2o curl >/dev/null
+    apt-get install -y -qq nghttp2-client nghttp2-server h2o curl python3-h2 >/dev/null
   else
     echo "missing:$missing (not root or no apt-get: the interop tests will skip them, or fail under CI=true)"
   fi
