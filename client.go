@@ -108,6 +108,12 @@ func (c *Conn) WaitConnected(ctx context.Context) error {
 	case <-c.connectedCh:
 		return nil
 	case <-c.done:
+		c.mu.Lock()
+		connected := c.connected
+		c.mu.Unlock()
+		if connected {
+			return nil // it connected, then ended: that is for the streams to say
+		}
 		if err := c.Err(); err != nil {
 			return err
 		}

@@ -306,12 +306,12 @@ func (c *Conn) transmit(buf []byte) []byte {
 // reported.
 func (c *Conn) writeFailed(err error) {
 	c.writeErr.Store(&err)
-	_ = c.nc.SetReadDeadline(c.now().Add(linger))
+	_ = c.nc.SetReadDeadline(time.Now().Add(linger))
 }
 
 func (c *Conn) write(p []byte) error {
 	if d := c.opts.writeTimeout(); d > 0 {
-		_ = c.nc.SetWriteDeadline(c.now().Add(d))
+		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
 	}
 	_, err := c.nc.Write(p)
 	return err
@@ -330,7 +330,7 @@ const linger = time.Second
 func (c *Conn) finish() {
 	close(c.stopping)
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.writeErr.Load() == nil && cw.CloseWrite() == nil {
-		_ = c.nc.SetReadDeadline(c.now().Add(linger))
+		_ = c.nc.SetReadDeadline(time.Now().Add(linger))
 		<-c.readerDone
 	}
 	_ = c.nc.Close()
@@ -435,10 +435,18 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 	case <-c.done:
 		return nil
 	case <-ctx.Done():
-		_ = c.Close()
+		c.abort()
 		<-c.done
 		return ctx.Err()
 	}
+}
+
+// abort ends the connection without waiting for the peer: GOAWAY is
+// queued, and the transport is closed at once, which also unblocks a
+// write stuck on a peer that stopped reading.
+func (c *Conn) abort() {
+	_ = c.Close()
+	_ = c.nc.Close()
 }
 
 // Ping sends a PING (RFC 9113 §6.7) and waits for its acknowledgement,

@@ -27,7 +27,19 @@ func (c *Conn) dispatch(e *core.Event) {
 		s.eof = e.EndStream
 		c.streams[e.StreamID] = s
 		c.enqueue(delivery{s: s, start: true})
-	case core.EventInformational, core.EventResponse, core.EventData, core.EventTrailers:
+	case core.EventInformational:
+		s := c.streams[e.StreamID]
+		if s == nil {
+			return
+		}
+		if s.interim++; s.interim > c.opts.maxInformational() {
+			// Each 1xx is kept for Response: a server sending them
+			// without end would grow our memory without bound.
+			_ = c.core.ResetStream(s.id, core.ErrCode(0xb))
+			return
+		}
+		s.push(e)
+	case core.EventResponse, core.EventData, core.EventTrailers:
 		if s := c.streams[e.StreamID]; s != nil {
 			s.push(e)
 		}
@@ -53,8 +65,17 @@ func (c *Conn) dispatch(e *core.Event) {
 		g := *e
 		g.Data = []byte(string(e.Data))
 		c.goaway = &g
+		// Each open stream hears of two GOAWAYs at most — the two phases
+		// of a graceful shutdown, the second with a lower last stream ID —
+		// so that a peer cannot grow every stream's queue with GOAWAY
+		// after GOAWAY. Conn.GoAway has the latest; streams a GOAWAY
+		// refuses get their own reset.
 		for _, s := range c.streams {
-			s.push(e)
+			if s.goaways == 0 || (s.goaways == 1 && g.LastStreamID < s.goawayLast) {
+				s.goaways++
+				s.goawayLast = g.LastStreamID
+				s.push(&g)
+			}
 		}
 		c.signalOpen()
 	case core.EventPingAck:

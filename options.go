@@ -25,7 +25,8 @@ type Options struct {
 	Config core.Config
 
 	// Clock supplies time to the core and runs its timer. Nil means the
-	// system clock.
+	// system clock. Deadlines on the transport (WriteTimeout, the linger
+	// when closing) stay in wall-clock time, as net.Conn deadlines are.
 	Clock Clock
 
 	// WriteTimeout bounds one write to the transport. A peer that stops
@@ -36,6 +37,20 @@ type Options struct {
 	// ReadBufferSize is the size of the buffer the reader hands to the core.
 	// Zero means 32 KiB.
 	ReadBufferSize int
+
+	// MaxInformational caps the interim (1xx) responses a client accepts
+	// on one stream; each is kept for Stream.Response, so a server sending
+	// them without end would grow the client's memory without bound. One
+	// more resets the stream with ENHANCE_YOUR_CALM. Real servers send one
+	// or two (100 Continue, 103 Early Hints). Zero means 16.
+	MaxInformational int
+}
+
+func (o *Options) maxInformational() int {
+	if o.MaxInformational <= 0 {
+		return 16
+	}
+	return o.MaxInformational
 }
 
 func (o *Options) writeTimeout() time.Duration {

@@ -203,7 +203,11 @@ func (srv *Server) ServeConn(nc net.Conn) error {
 	closing := srv.closing
 	srv.mu.Unlock()
 	if closing {
-		_ = cs.GoAway(clockNow(srv.Clock))
+		// Shutdown began while this connection was being set up; Close
+		// may already hold it, so go through the lock.
+		c.mu.Lock()
+		_ = c.core.GoAway(c.now())
+		c.mu.Unlock()
 	}
 	c.start()
 	<-c.done
@@ -248,7 +252,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		for _, c := range srv.snapshot() {
-			_ = c.Close()
+			c.abort()
 		}
 		return ctx.Err()
 	}

@@ -56,6 +56,9 @@ type Stream struct {
 
 	handlerDone bool // server: the Handler returned (goroutine mode)
 	sentEnd     bool // our side was ended (END_STREAM or trailers queued)
+	goaways     int    // EventGoAway queued (at most 2)
+	goawayLast  uint32 // LastStreamID of the latest queued
+	interim     int  // 1xx responses received
 }
 
 type qitem struct {
@@ -114,12 +117,25 @@ func signal(ch chan struct{}) {
 
 // push queues a copy of e. c.mu is held.
 func (s *Stream) push(e *core.Event) {
+	if e.Kind == core.EventData && s.qhead < len(s.q) {
+		// Content following content still queued joins it: one queue
+		// entry per burst, not per DATA frame, so that a peer sending its
+		// window a byte per frame costs bytes, not entries.
+		last := &s.q[len(s.q)-1]
+		if last.ev.Kind == core.EventData && !last.ev.EndStream && last.off+last.n == len(s.rbuf) {
+			s.rbuf = append(s.rbuf, e.Data...)
+			last.n += len(e.Data)
+			last.ev.EndStream = e.EndStream
+			signal(s.rsig)
+			return
+		}
+	}
 	it := qitem{ev: *e}
 	it.ev.Headers = cloneFields(e.Headers)
 	it.ev.Data = nil
 	if len(e.Data) > 0 {
 		if e.Kind == core.EventGoAway {
-			it.ev.Data = []byte(string(e.Data))
+			it.ev.Data = e.Data // the connection's copy, shared and never modified
 		} else {
 			it.off, it.n = len(s.rbuf), len(e.Data)
 			s.rbuf = append(s.rbuf, e.Data...)
@@ -226,9 +242,15 @@ func (s *Stream) SetHandler(h func(*Stream, Event)) {
 		s.running = true
 		c.enqueue(delivery{s: s})
 	}
+	finished := c.finished
 	c.unlock()
 	// A handler set from a connection goroutine (in a callback) runs when
-	// that callback returns; from elsewhere the writer delivers it.
+	// that callback returns; from elsewhere the writer delivers it — or,
+	// once the connection has ended and its goroutines are gone, a
+	// goroutine of its own.
+	if finished {
+		go c.deliver()
+	}
 }
 
 // DrainEvents takes every queued event at once — the replay SetHandler

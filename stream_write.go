@@ -115,10 +115,16 @@ func (s *Stream) writeHeaders(status int, headers []HeaderField, end bool) error
 	return s.sendErr(err)
 }
 
-// Respond sends a whole response (server side): the head and body leave in
-// one write when they fit the send buffers and the peer's windows (the
-// core's Respond). A larger body is streamed with Write, blocking as Write
-// does. A content-length field is added when headers has none.
+// Respond sends a whole response (server side). When the head and body fit
+// the send buffers they are queued together and leave in one write as the
+// peer's windows allow (the core's Respond). Otherwise the head and what
+// fits are queued now and the rest is streamed: on a goroutine-mode
+// handler's goroutine Respond blocks until it is all queued, as Write does;
+// with Server.Inline it never blocks — the rest of the body is copied (body
+// may be reused at once) and sent from a goroutine as the windows open,
+// the stream reset if that fails. A content-length field is added when
+// headers has none, except for a 2xx answer to CONNECT, which opens a
+// tunnel (RFC 9113 §8.5) that stays open for more data.
 func (s *Stream) Respond(status int, headers []HeaderField, body []byte) error {
 	if !s.server {
 		return ErrWrongRole
@@ -126,20 +132,49 @@ func (s *Stream) Respond(status int, headers []HeaderField, body []byte) error {
 	c := s.c
 	c.mu.Lock()
 	err := c.core.Respond(s.id, status, headers, body)
-	s.sentEnd = s.sentEnd || err == nil
+	s.sentEnd = s.sentEnd || (err == nil && !s.tunnel(status))
 	c.unlock()
 	if !errors.Is(err, core.ErrSendBufferFull) {
 		return s.sendErr(err)
 	}
-	if get(headers, "content-length") == "" {
+	// The body does not fit the send buffers: stream it.
+	tunnel := s.tunnel(status)
+	if !tunnel && get(headers, "content-length") == "" {
 		headers = append(headers[:len(headers):len(headers)],
 			HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))})
 	}
 	if err := s.WriteHeaders(status, headers); err != nil {
 		return err
 	}
-	if _, err := s.Write(body); err != nil {
+	n, err := s.TryWrite(body)
+	if err == nil {
+		if tunnel {
+			return nil
+		}
+		return s.CloseWrite()
+	}
+	if !errors.Is(err, core.ErrSendBufferFull) {
 		return err
 	}
-	return s.CloseWrite()
+	if !c.srv.Inline {
+		if _, err := s.Write(body[n:]); err != nil || tunnel {
+			return err
+		}
+		return s.CloseWrite()
+	}
+	rest := append([]byte(nil), body[n:]...)
+	go func() {
+		if _, err := s.Write(rest); err != nil {
+			return // the stream ended; its error says why
+		}
+		if !tunnel && s.CloseWrite() != nil {
+			_ = s.Reset(core.ErrCode(0x2))
+		}
+	}()
+	return nil
+}
+
+// tunnel reports whether a response with status opens a CONNECT tunnel.
+func (s *Stream) tunnel(status int) bool {
+	return s.req != nil && s.req.Method == "CONNECT" && status/100 == 2
 }

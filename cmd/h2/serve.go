@@ -57,7 +57,10 @@ func serve(args []string, stdout io.Writer) error {
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-stop
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -66,6 +69,9 @@ func serve(args []string, stdout io.Writer) error {
 	if err := srv.Serve(l); !errors.Is(err, h2.ErrServerClosed) {
 		return err
 	}
+	// Serve returns as soon as the listener closes; the streams in flight
+	// finish (or the 5 s bound passes) before the process exits.
+	<-drained
 	return nil
 }
 
@@ -191,11 +197,13 @@ func (fsrv *fileServer) file(s *h2.Stream) {
 	if err := s.WriteHeaders(200, hdr); err != nil {
 		return
 	}
-	if _, err := io.Copy(s, f); err != nil {
+	// Send exactly the size announced; a file that changed meanwhile (or a
+	// sysfs file, whose size Stat cannot know) resets the stream rather
+	// than leaving the client waiting.
+	n, err := io.Copy(s, io.LimitReader(f, st.Size()))
+	if err != nil || n != st.Size() || s.CloseWrite() != nil {
 		_ = s.Reset(core.ErrCode(0x2))
-		return
 	}
-	_ = s.CloseWrite()
 }
 
 // drainBlocking reads the request body to its end (a GET's is empty).
