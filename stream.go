@@ -54,11 +54,11 @@ type Stream struct {
 	cancel    context.CancelFunc
 	stopCtx   func() bool // client: stops the request context's AfterFunc
 
-	handlerDone bool // server: the Handler returned (goroutine mode)
-	sentEnd     bool // our side was ended (END_STREAM or trailers queued)
+	handlerDone bool   // server: the Handler returned (goroutine mode)
+	sentEnd     bool   // our side was ended (END_STREAM or trailers queued)
 	goaways     int    // EventGoAway queued (at most 2)
 	goawayLast  uint32 // LastStreamID of the latest queued
-	interim     int  // 1xx responses received
+	interim     int    // 1xx responses received
 }
 
 type qitem struct {
