@@ -32,15 +32,19 @@ func (c *Conn) dispatch(e *core.Event) {
 		if s == nil {
 			return
 		}
-		if s.interim++; s.interim > c.opts.maxInformational() {
+		if s.interim++; s.interim > c.opts.maxInformational() && !s.refused {
 			// Each 1xx is kept for Response: a server sending them
-			// without end would grow our memory without bound.
+			// without end would grow our memory without bound. Events
+			// already received for the stream are dropped too; its end
+			// becomes this reset.
+			s.refused = true
 			_ = c.core.ResetStream(s.id, core.ErrCode(0xb))
-			return
 		}
-		s.push(e)
+		if !s.refused {
+			s.push(e)
+		}
 	case core.EventResponse, core.EventData, core.EventTrailers:
-		if s := c.streams[e.StreamID]; s != nil {
+		if s := c.streams[e.StreamID]; s != nil && !s.refused {
 			s.push(e)
 		}
 	case core.EventStreamReset, core.EventStreamClosed:
@@ -49,6 +53,9 @@ func (c *Conn) dispatch(e *core.Event) {
 			return
 		}
 		delete(c.streams, e.StreamID)
+		if s.refused {
+			e = &core.Event{Kind: core.EventStreamReset, StreamID: s.id, Code: core.ErrCode(0xb), Token: "too_many_informational"}
+		}
 		s.end(e)
 		if s.server && e.Kind == core.EventStreamReset && (c.srv.Inline || s.handlerDone) {
 			// Reset by the peer (or by a stream error it provoked): the

@@ -59,6 +59,7 @@ type Stream struct {
 	goaways     int    // EventGoAway queued (at most 2)
 	goawayLast  uint32 // LastStreamID of the latest queued
 	interim     int    // 1xx responses received
+	refused     bool   // reset by the runtime (MaxInformational); events dropped
 }
 
 type qitem struct {
