@@ -98,6 +98,16 @@ func (c *Conn) start() {
 	go c.writeLoop()
 }
 
+// deadlineNow is the time base of the transport's deadlines: the
+// transport's own when it has one (a transport/memory pipe on a virtual
+// clock), else the wall clock, as for sockets.
+func (c *Conn) deadlineNow() time.Time {
+	if t, ok := c.nc.(interface{ Now() time.Time }); ok {
+		return t.Now()
+	}
+	return time.Now()
+}
+
 func (c *Conn) now() time.Time {
 	if c.clock != nil {
 		return c.clock.Now()
@@ -306,12 +316,12 @@ func (c *Conn) transmit(buf []byte) []byte {
 // reported.
 func (c *Conn) writeFailed(err error) {
 	c.writeErr.Store(&err)
-	_ = c.nc.SetReadDeadline(time.Now().Add(linger))
+	_ = c.nc.SetReadDeadline(c.deadlineNow().Add(linger))
 }
 
 func (c *Conn) write(p []byte) error {
 	if d := c.opts.writeTimeout(); d > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+		_ = c.nc.SetWriteDeadline(c.deadlineNow().Add(d))
 	}
 	_, err := c.nc.Write(p)
 	return err
@@ -330,7 +340,7 @@ const linger = time.Second
 func (c *Conn) finish() {
 	close(c.stopping)
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.writeErr.Load() == nil && cw.CloseWrite() == nil {
-		_ = c.nc.SetReadDeadline(time.Now().Add(linger))
+		_ = c.nc.SetReadDeadline(c.deadlineNow().Add(linger))
 		<-c.readerDone
 	}
 	_ = c.nc.Close()
@@ -347,7 +357,11 @@ func (c *Conn) finish() {
 	}
 	c.pings = nil
 	close(c.openWait)
+	leftover := len(c.queue) > 0
 	c.mu.Unlock()
+	if leftover {
+		go c.deliver() // callbacks owed after the last delivery of the loops
+	}
 	c.cancel()
 	close(c.done)
 	if c.srv != nil {
@@ -402,7 +416,9 @@ func (c *Conn) signalOpen() {
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err reports why the connection ended: nil while it runs or after a clean
-// close; otherwise a *core.ConnError, or the transport's error.
+// close; otherwise a *core.ConnError (a protocol error, a timeout, or the
+// peer's GOAWAY with an error code), core.ErrConnectionLost when the
+// transport ended without one, or the transport's error.
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -535,7 +551,9 @@ func (c *Conn) GoAway() (core.Event, bool) {
 	if c.goaway == nil {
 		return core.Event{}, false
 	}
-	return *c.goaway, true
+	g := *c.goaway
+	g.Data = []byte(string(g.Data))
+	return g, true
 }
 
 // CheckInvariants runs the core's invariant check (core.Conn.CheckInvariants)

@@ -26,7 +26,9 @@ type Options struct {
 
 	// Clock supplies time to the core and runs its timer. Nil means the
 	// system clock. Deadlines on the transport (WriteTimeout, the linger
-	// when closing) stay in wall-clock time, as net.Conn deadlines are.
+	// when closing) follow the transport's own time: a net.Conn with a
+	// Now() time.Time method (a transport/memory pipe) gives it, others
+	// follow the wall clock, as sockets do.
 	Clock Clock
 
 	// WriteTimeout bounds one write to the transport. A peer that stops

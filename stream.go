@@ -2,6 +2,7 @@ package h2
 
 import (
 	"context"
+	"log"
 	"strings"
 
 	"github.com/h2proto/h2/core"
@@ -136,7 +137,7 @@ func (s *Stream) push(e *core.Event) {
 	it.ev.Data = nil
 	if len(e.Data) > 0 {
 		if e.Kind == core.EventGoAway {
-			it.ev.Data = e.Data // the connection's copy, shared and never modified
+			it.ev.Data = []byte(string(e.Data)) // each holder gets its own copy
 		} else {
 			it.off, it.n = len(s.rbuf), len(e.Data)
 			s.rbuf = append(s.rbuf, e.Data...)
@@ -239,6 +240,7 @@ func (s *Stream) SetHandler(h func(*Stream, Event)) {
 	c := s.c
 	c.mu.Lock()
 	s.handler = h
+	signal(s.rsig) // a blocked Read or Response returns ErrHandlerSet
 	if h != nil && !s.running && s.qhead < len(s.q) {
 		s.running = true
 		c.enqueue(delivery{s: s})
@@ -327,7 +329,7 @@ func (s *Stream) runHandler() {
 		s.inHandler = true
 		s.pop()
 		c.mu.Unlock()
-		h(s, ev)
+		s.call(h, ev)
 		c.mu.Lock()
 		s.inHandler = false
 		s.reclaim()
@@ -336,6 +338,18 @@ func (s *Stream) runHandler() {
 		}
 	}
 	c.unlock()
+}
+
+// call runs a stream handler, turning a panic into a reset of the stream
+// (INTERNAL_ERROR) rather than the end of the process.
+func (s *Stream) call(h func(*Stream, Event), ev Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			_ = s.Reset(core.ErrCode(0x2))
+			log.Printf("h2: stream handler panic on stream %d: %v", s.id, r)
+		}
+	}()
+	h(s, ev)
 }
 
 // Consume returns n bytes of received content to the flow-control windows

@@ -193,6 +193,11 @@ func (c *Conn) LocalAddr() net.Addr { return c.local }
 // RemoteAddr returns the other end's address, an Addr.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
+// Now returns the time this end's deadlines are measured in: Config.Clock's
+// when set, else the wall clock. A runtime that sets deadlines (package h2
+// does) reads it, so that its timeouts follow a virtual clock.
+func (c *Conn) Now() time.Time { return c.readDL.now() }
+
 // SetDeadline sets the read and write deadlines together; see
 // SetReadDeadline. It always returns nil.
 func (c *Conn) SetDeadline(t time.Time) error {
