@@ -12,7 +12,10 @@ import (
 // A Clock is the runtime's source of time. The default is the system clock;
 // transport/memory.Clock is a virtual one for deterministic tests. AfterFunc
 // calls f once, on any goroutine, after d has passed on this clock; the
-// returned stop function cancels the call and reports whether it did.
+// returned stop function cancels the call and reports whether it did. The
+// runtime calls AfterFunc and stop with a connection's lock held, so
+// AfterFunc must not call f before returning and stop must not wait for a
+// running f (time.AfterFunc and memory.Clock do neither).
 type Clock interface {
 	Now() time.Time
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
