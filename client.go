@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/transport/tcp"
@@ -91,13 +90,6 @@ func NewClientConn(nc net.Conn, opts *ClientOptions) (*Conn, error) {
 	}
 	c.start()
 	return c, nil
-}
-
-func clockNow(cl Clock) time.Time {
-	if cl != nil {
-		return cl.Now()
-	}
-	return time.Now()
 }
 
 // WaitConnected waits until the server's preface arrived and it

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/h2proto/h2/core"
+	"github.com/h2proto/h2/core/frame"
 )
 
 // Conn is one HTTP/2 connection, client or server: a core.Conn driven over a
@@ -108,12 +109,7 @@ func (c *Conn) deadlineNow() time.Time {
 	return time.Now()
 }
 
-func (c *Conn) now() time.Time {
-	if c.clock != nil {
-		return c.clock.Now()
-	}
-	return time.Now()
-}
+func (c *Conn) now() time.Time { return clockNow(c.clock) }
 
 // unlock finishes a critical section: it dispatches the core's events,
 // wakes the writer and re-arms the timer, then releases c.mu. Every method
@@ -433,7 +429,7 @@ func (c *Conn) Err() error {
 // streams finish.
 func (c *Conn) Close() error {
 	c.mu.Lock()
-	c.core.Close(c.now(), core.ErrCode(0), "")
+	c.core.Close(c.now(), frame.ErrCodeNo, "")
 	c.unlock()
 	return nil
 }

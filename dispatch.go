@@ -2,6 +2,7 @@ package h2
 
 import (
 	"github.com/h2proto/h2/core"
+	"github.com/h2proto/h2/core/frame"
 )
 
 // dispatch routes one core event to the stream or connection state it
@@ -38,7 +39,7 @@ func (c *Conn) dispatch(e *core.Event) {
 			// already received for the stream are dropped too; its end
 			// becomes this reset.
 			s.refused = true
-			_ = c.core.ResetStream(s.id, core.ErrCode(0xb))
+			_ = c.core.ResetStream(s.id, frame.ErrCodeEnhanceYourCalm)
 		}
 		if !s.refused {
 			s.push(e)
@@ -54,7 +55,7 @@ func (c *Conn) dispatch(e *core.Event) {
 		}
 		delete(c.streams, e.StreamID)
 		if s.refused {
-			e = &core.Event{Kind: core.EventStreamReset, StreamID: s.id, Code: core.ErrCode(0xb), Token: "too_many_informational"}
+			e = &core.Event{Kind: core.EventStreamReset, StreamID: s.id, Code: frame.ErrCodeEnhanceYourCalm, Token: "too_many_informational"}
 		}
 		s.end(e)
 		if s.server && e.Kind == core.EventStreamReset && (c.srv.Inline || s.handlerDone) {

@@ -21,6 +21,14 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
+// clockNow reads cl, or the system clock if cl is nil.
+func clockNow(cl Clock) time.Time {
+	if cl != nil {
+		return cl.Now()
+	}
+	return time.Now()
+}
+
 // Options configure one connection, client or server.
 type Options struct {
 	// Config is the protocol core's configuration: settings, limits and

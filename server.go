@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log"
 	"net"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/h2proto/h2/core"
+	"github.com/h2proto/h2/core/frame"
 	h2tls "github.com/h2proto/h2/transport/tls"
 )
 
@@ -187,7 +187,7 @@ func (srv *Server) ServeConn(nc net.Conn) error {
 		if err := srv.handshake(tc); err != nil {
 			var se *h2tls.SecurityError
 			if errors.As(err, &se) {
-				cs.Close(clockNow(srv.Clock), core.ErrCode(0xc), se.Reason)
+				cs.Close(clockNow(srv.Clock), frame.ErrCodeInadequateSecurity, se.Reason)
 				_, _ = nc.Write(cs.PollTransmit(nil))
 			}
 			_ = nc.Close()
@@ -284,17 +284,18 @@ func (srv *Server) beginClose() ([]*Conn, chan struct{}) {
 			return nil, idle
 		}
 	}
-	idle := srv.idle
-	conns := make([]*Conn, 0, len(srv.conns))
-	for c := range srv.conns {
-		conns = append(conns, c)
-	}
-	return conns, idle
+	return srv.connList(), srv.idle
 }
 
+// snapshot returns the connections being served.
 func (srv *Server) snapshot() []*Conn {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
+	return srv.connList()
+}
+
+// connList lists srv.conns. srv.mu is held.
+func (srv *Server) connList() []*Conn {
 	conns := make([]*Conn, 0, len(srv.conns))
 	for c := range srv.conns {
 		conns = append(conns, c)
@@ -319,7 +320,7 @@ func (srv *Server) startHandler(s *Stream) {
 func (srv *Server) call(s *Stream) {
 	defer func() {
 		if r := recover(); r != nil {
-			_ = s.Reset(core.ErrCode(0x2))
+			_ = s.Reset(frame.ErrCodeInternal)
 			logf := log.Printf
 			if srv.ErrorLog != nil {
 				logf = srv.ErrorLog.Printf
@@ -346,7 +347,7 @@ func (srv *Server) handlerReturned(s *Stream) {
 		s.terminal = true
 		if !s.sentEnd {
 			// The response was unfinished: the core reset the stream.
-			s.err = &core.StreamError{StreamID: s.id, Code: core.ErrCode(0x8), Token: "handler_returned"}
+			s.err = &core.StreamError{StreamID: s.id, Code: frame.ErrCodeCancel, Token: "handler_returned"}
 		}
 		close(s.done)
 		signal(s.rsig)
@@ -354,11 +355,4 @@ func (srv *Server) handlerReturned(s *Stream) {
 		c.signalOpen()
 	}
 	c.unlock()
-}
-
-// String describes the server for logs.
-func (srv *Server) String() string {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return fmt.Sprintf("h2.Server{conns: %d, closing: %v}", len(srv.conns), srv.closing)
 }

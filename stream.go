@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/h2proto/h2/core"
+	"github.com/h2proto/h2/core/frame"
 )
 
 // HeaderField is a header or trailer field (the core's type).
@@ -345,7 +346,7 @@ func (s *Stream) runHandler() {
 func (s *Stream) call(h func(*Stream, Event), ev Event) {
 	defer func() {
 		if r := recover(); r != nil {
-			_ = s.Reset(core.ErrCode(0x2))
+			_ = s.Reset(frame.ErrCodeInternal)
 			log.Printf("h2: stream handler panic on stream %d: %v", s.id, r)
 		}
 	}()
@@ -383,7 +384,7 @@ func (s *Stream) Reset(code core.ErrCode) error {
 }
 
 // Cancel resets the stream with CANCEL: the application no longer wants it.
-func (s *Stream) Cancel() error { return s.Reset(core.ErrCode(0x8)) }
+func (s *Stream) Cancel() error { return s.Reset(frame.ErrCodeCancel) }
 
 func (s *Stream) isOver() bool {
 	select {

@@ -160,6 +160,6 @@ func (s *Stream) Trailers() []HeaderField {
 	return s.trailers
 }
 
-// ReadAll reads the content to its end. It is io.ReadAll with the error
-// io.EOF turned into nil.
+// ReadAll reads the content to its end (io.ReadAll: a complete body gives
+// a nil error, a reset the reset).
 func (s *Stream) ReadAll() ([]byte, error) { return io.ReadAll(s) }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/h2proto/h2/core"
+	"github.com/h2proto/h2/core/frame"
 )
 
 // Write sends content, blocking while the send buffers are full until
@@ -168,7 +169,7 @@ func (s *Stream) Respond(status int, headers []HeaderField, body []byte) error {
 			return // the stream ended; its error says why
 		}
 		if !tunnel && s.CloseWrite() != nil {
-			_ = s.Reset(core.ErrCode(0x2))
+			_ = s.Reset(frame.ErrCodeInternal)
 		}
 	}()
 	return nil

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	h2 "github.com/h2proto/h2"
-	"github.com/h2proto/h2/core"
+	"github.com/h2proto/h2/core/frame"
 	"github.com/h2proto/h2/transport/tcp"
 	h2tls "github.com/h2proto/h2/transport/tls"
 )
@@ -143,7 +143,7 @@ func echo(s *h2.Stream) {
 		return
 	}
 	if _, err := io.Copy(s, s); err != nil {
-		_ = s.Reset(core.ErrCode(0x2))
+		_ = s.Reset(frame.ErrCodeInternal)
 		return
 	}
 	if t := s.Trailers(); len(t) > 0 {
@@ -202,7 +202,7 @@ func (fsrv *fileServer) file(s *h2.Stream) {
 	// than leaving the client waiting.
 	n, err := io.Copy(s, io.LimitReader(f, st.Size()))
 	if err != nil || n != st.Size() || s.CloseWrite() != nil {
-		_ = s.Reset(core.ErrCode(0x2))
+		_ = s.Reset(frame.ErrCodeInternal)
 	}
 }
 
