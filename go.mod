@@ -2,4 +2,7 @@ module github.com/h2proto/h2
 
 go 1.26.0
 
-require golang.org/x/net v0.62.0 // indirect
+require (
+	golang.org/x/net v0.62.0
+	pgregory.net/rapid v1.3.0
+)

@@ -51,7 +51,14 @@ func newConn(in, out *half, clock *Clock, local, remote Addr) *Conn {
 // even the end of file. A passed deadline fails a Read even when bytes are
 // waiting, as with package net. A Read with an empty p returns 0, nil
 // unless one of those errors applies.
-func (c *Conn) Read(p []byte) (int, error) {
+func (c *Conn) Read(p []byte) (int, error) { return c.read(p, true) }
+
+// TryRead is Read that never blocks: where Read would wait, it returns
+// 0, nil. With TryWrite it lets a single goroutine poll many conns in
+// turn, as an event loop or a deterministic simulation does.
+func (c *Conn) TryRead(p []byte) (int, error) { return c.read(p, false) }
+
+func (c *Conn) read(p []byte, block bool) (int, error) {
 	h := c.in
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -73,6 +80,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case h.eof:
 			return 0, io.EOF
 		}
+		if !block {
+			return 0, nil
+		}
 		h.wait()
 	}
 }
@@ -82,7 +92,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 // flight in this direction it blocks until the peer reads some; it stops
 // early, returning the count written so far and the error, when the write
 // deadline passes, either end closes, or the pipe breaks.
-func (c *Conn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) { return c.write(p, true) }
+
+// TryWrite is Write that never blocks: it accepts as much of p as the
+// pipe's Buffer has room for now — possibly nothing — and returns that
+// count with a nil error, or the error Write would return.
+func (c *Conn) TryWrite(p []byte) (int, error) { return c.write(p, false) }
+
+func (c *Conn) write(p []byte, block bool) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	h := c.out
@@ -108,6 +125,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 			n += k
 			c.nWritten.Add(int64(k))
 			continue
+		}
+		if !block {
+			return n, nil
 		}
 		h.wait()
 	}
