@@ -127,3 +127,58 @@ func ExampleStream_SetHandler() {
 	// data "hello" end=true
 	// stream_closed
 }
+
+// Testing a handler on virtual time: over a transport/memory listener
+// sharing the server's Clock, the server's 60-second idle timeout fires when
+// the test advances the clock, in microseconds of real time. The runtime's
+// goroutines still run concurrently, so the test moves time only at a point
+// where both sides are quiet; see docs/testing.md.
+func ExampleServer_virtualClock() {
+	clk := memory.NewClock(time.Time{})
+	quiet := core.Timeouts{KeepAlive: -1} // no PINGs: only the idle timer runs
+	srv := &h2.Server{
+		Inline:  true, // the handler has returned before the server reads on
+		Handler: h2.HandlerFunc(func(s *h2.Stream) { _ = s.Respond(204, nil, nil) }),
+		Options: h2.Options{Clock: clk, Config: core.Config{Timeouts: quiet}},
+	}
+	l := memory.Listen(memory.Config{Clock: clk, Seed: 7, MaxChunk: 5})
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nc, err := l.Dial(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	quiet.Idle = -1 // the client keeps the connection for ever
+	c, err := h2.NewClientConn(nc, &h2.ClientOptions{
+		Options: h2.Options{Clock: clk, Config: core.Config{Timeouts: quiet}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := c.Request(ctx, c.NewRequest("GET", "/"), &h2.RequestOptions{EndStream: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := s.Response(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("status", resp.Status)
+	<-s.Done()
+	// Time must jump only when both sides are quiet: once a PING is
+	// answered, everything sent before it (SETTINGS acknowledgements, the
+	// end of the stream) has been processed on both sides.
+	if _, err := c.Ping(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	clk.Advance(time.Minute) // the server has been idle for 60 s
+	<-c.Done()
+	fmt.Println("client connection closed:", c.Err(), "after", clk.Now().Sub(memory.Epoch))
+	// Output:
+	// status 204
+	// client connection closed: <nil> after 1m0s
+}
