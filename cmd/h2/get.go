@@ -45,13 +45,15 @@ func get(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	method := fs.String("X", "", "request method (default GET, or POST with -d)")
 	out := fs.String("o", "", "write the body to this file instead of stdout")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	record := fs.String("record", "", "write the bytes received from the server (after TLS) to `DIR`/PREFIX-N.bin, N the next free number from 1")
+	recordPrefix := fs.String("record-prefix", "conn", "file name `PREFIX` of the -record file")
 	var hdrs headerFlags
 	fs.Var(&hdrs, "H", "extra request header 'name: value' (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: h2 get [-v] [-k] [-h2c] [-d @file|-] [-H 'name: value'] URL")
+		return errors.New("usage: h2 get [-v] [-k] [-h2c] [-d @file|-] [-H 'name: value'] [-record DIR] URL")
 	}
 	u, err := url.Parse(fs.Arg(0))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -74,11 +76,21 @@ func get(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 
+	var rec *recorder
+	if *record != "" {
+		if rec, err = newRecorder(*record, *recordPrefix, "h2 get", stderr); err != nil {
+			return err
+		}
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	nc, err := dialFor(ctx, addr, u.Hostname(), cleartext, *insecure)
 	if err != nil {
 		return err
+	}
+	if rec != nil {
+		nc = rec.wrap(nc)
 	}
 	if *verbose {
 		// The trace (from the connection's goroutines) and the response

@@ -12,6 +12,10 @@ commands:
   demo    run a server and a client over loopback TLS and print the frame trace
   serve   run an HTTP/2 server (TLS by default, -h2c for cleartext)
   get     make one request and print the response (-v: frame trace)
+
+serve and get take -record DIR (and -record-prefix, default "conn"): the
+bytes each connection receives, after TLS, go to DIR/PREFIX-N.bin.
+"h2 <command> -h" lists a command's flags.
 `
 
 func main() {
@@ -37,7 +41,7 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "serve":
-		if err := serve(args[1:], stdout); err != nil {
+		if err := serve(args[1:], stdout, stderr); err != nil {
 			fmt.Fprintln(stderr, "h2 serve:", err)
 			return 1
 		}

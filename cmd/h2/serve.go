@@ -30,8 +30,9 @@ const helloBody = "hello from h2proto\n"
 
 // serve runs `h2 serve`: an HTTP/2 server over TLS (a throwaway
 // self-signed certificate unless -cert/-key) or cleartext prior knowledge
-// (-h2c), until SIGINT/SIGTERM, then a graceful shutdown.
-func serve(args []string, stdout io.Writer) error {
+// (-h2c), until SIGINT/SIGTERM, then a graceful shutdown. -record writes
+// the bytes each connection receives to a file of its own (record.go).
+func serve(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (HOST:PORT)")
@@ -39,6 +40,8 @@ func serve(args []string, stdout io.Writer) error {
 	certFile := fs.String("cert", "", "certificate file (PEM); default a throwaway self-signed one")
 	keyFile := fs.String("key", "", "private key file (PEM) for -cert")
 	dir := fs.String("dir", "", "serve the files under this directory")
+	record := fs.String("record", "", "write the bytes each connection receives (after TLS) to `DIR`/PREFIX-N.bin, N counting from 1 in accept order (skipping existing files)")
+	recordPrefix := fs.String("record-prefix", "conn", "file name `PREFIX` of the -record files")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,9 +51,20 @@ func serve(args []string, stdout io.Writer) error {
 	if (*certFile == "") != (*keyFile == "") {
 		return errors.New("-cert and -key go together")
 	}
+	var rec *recorder
+	if *record != "" {
+		var err error
+		if rec, err = newRecorder(*record, *recordPrefix, "h2 serve", stderr); err != nil {
+			return err
+		}
+	}
 	l, desc, err := listen(*addr, *h2c, *certFile, *keyFile)
 	if err != nil {
 		return err
+	}
+	if rec != nil {
+		l = rec.listener(l)
+		desc += ", recording to " + *record
 	}
 	srv := &h2.Server{Handler: &fileServer{dir: *dir}, Inline: true}
 	fmt.Fprintf(stdout, "h2 serve: listening on %s (%s)\n", l.Addr(), desc)
