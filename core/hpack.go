@@ -42,7 +42,7 @@ type headerBlock struct {
 	tooLarge      bool  // listSize passed the limit; fields are dropped
 	collect       bool  // keep the decoded fields
 	start         int   // index of the block's first field in Conn.hdrs
-	sawFirst      bool  // the block's first byte was checked for size updates
+	sawFirst      bool  // a byte past the leading size updates was seen
 }
 
 // blockAction is what a complete field block will do.
@@ -72,28 +72,32 @@ func (c *Conn) onField(f HeaderField) {
 	c.hdrs = append(c.hdrs, f)
 }
 
-// checkSizeUpdates inspects the size updates at the start of a field block
-// (RFC 7541 §6.3) before the decoder sees it.
-func (c *Conn) checkSizeUpdates(p []byte) *frame.Error {
-	saw := false
-	for len(p) > 0 && p[0]&0xe0 == 0x20 {
-		v, n := readSizeUpdate(p)
-		if n == 0 {
-			// Truncated across fragments: the decoder will validate it.
-			saw = true
-			break
-		}
-		saw = true
-		c.hpk.minSeen = min(c.hpk.minSeen, uint32(min(v, math.MaxUint32)))
-		p = p[n:]
-	}
-	if c.hpk.needUpdate && !saw {
-		return errSizeUpdateMissing
-	}
-	if saw {
+// applySizeUpdates applies the dynamic table size updates at the start of
+// a field block (RFC 7541 §4.2, §6.3) before the decoder sees the block, and
+// returns how many bytes of p they took. §4.2 lets an encoder signal the
+// smallest size it went through and then the final one, but the x/net
+// decoder accepts a second update only while its table is empty; applying
+// them here keeps such blocks decodable. An update cut by the end of the
+// fragment is left to the decoder, which completes and checks it.
+func (c *Conn) applySizeUpdates(p []byte) (int, *frame.Error) {
+	n := 0
+	for n < len(p) && p[n]&0xe0 == 0x20 {
 		c.hpk.needUpdate = false
+		v, k := readSizeUpdate(p[n:])
+		if k == 0 {
+			break // truncated
+		}
+		if v > uint64(c.hpk.allowed) {
+			return n, errCompression
+		}
+		c.dec.SetMaxDynamicTableSize(uint32(v))
+		c.hpk.minSeen = min(c.hpk.minSeen, uint32(v))
+		n += k
 	}
-	return nil
+	if c.hpk.needUpdate && n < len(p) {
+		return n, errSizeUpdateMissing
+	}
+	return n, nil
 }
 
 // readSizeUpdate decodes a dynamic table size update: an integer with a 5-bit

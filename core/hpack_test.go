@@ -370,6 +370,11 @@ func TestSettingsHPACKLoweredTableSizeRequiresUpdate(t *testing.T) {
 		{"RFC7541_4.2_block_without_update_after_ACK_is_COMPRESSION_ERROR", []step{ack, getFails("hpack_size_update_missing")}},
 		{"RFC7541_4.2_block_with_update_after_ACK_accepted_then_plain_blocks", []step{ack, encSize(1024), getOK("with update"), getOK("next block needs none"), getOK("nor the one after")}},
 		{"RFC7541_4.2_update_to_0_then_1024_after_ACK_accepted", []step{ack, encSize(0), encSize(1024), getOK("updates 0 and 1024")}},
+		// x/net's decoder alone rejects a second update while its table
+		// holds entries; the core applies leading updates itself.
+		{"RFC7541_4.2_update_to_512_then_1024_keeping_entries_accepted", []step{ack, encSize(512), encSize(1024), getOK("updates 512 and 1024")}},
+		{"RFC7541_4.2_three_raw_updates_keeping_entries_accepted", []step{ack, rawOK(settingsSizeUpdate(settingsSizeUpdate(settingsSizeUpdate(nil, 256), 512), 1024)), getOK("then FrameBuilder blocks")}},
+		{"RFC7541_6.3_second_update_above_new_size_is_COMPRESSION_ERROR", []step{ack, rawFails(settingsSizeUpdate(settingsSizeUpdate(nil, 256), 2048), "hpack_decoding")}},
 		{"RFC7541_6.3_update_above_new_size_after_ACK_is_COMPRESSION_ERROR", []step{ack, rawFails(settingsSizeUpdate(nil, 2048), "hpack_decoding")}},
 		{"RFC7541_4.2_block_before_ACK_needs_no_update", []step{getOK("before the ACK"), ack, getFails("hpack_size_update_missing")}},
 		{"RFC7541_4.2_update_sent_before_ACK_counts", []step{encSize(1024), getOK("update before ACK"), ack, getOK("after ACK without update")}},

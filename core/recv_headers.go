@@ -157,11 +157,13 @@ func (c *Conn) feedBlock(p []byte, end bool) {
 		return
 	}
 	if !hb.sawFirst && len(p) > 0 {
-		hb.sawFirst = true
-		if e := c.checkSizeUpdates(p); e != nil {
+		n, e := c.applySizeUpdates(p)
+		if e != nil {
 			c.connError(e)
 			return
 		}
+		p = p[n:]
+		hb.sawFirst = len(p) > 0
 	}
 	if _, err := c.dec.Write(p); err != nil {
 		c.connError(errCompression)
