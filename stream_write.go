@@ -80,7 +80,8 @@ func (s *Stream) CloseWrite() error {
 }
 
 // WriteTrailers ends our side of the stream with trailer fields (RFC 9113
-// §8.1), after the content buffered. Regular fields only.
+// §8.1), after the content buffered. Regular fields only; an empty list
+// ends the stream as CloseWrite does (see core.Conn.SendTrailers).
 func (s *Stream) WriteTrailers(trailers []HeaderField) error {
 	c := s.c
 	c.mu.Lock()

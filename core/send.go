@@ -259,7 +259,10 @@ func (c *Conn) SendData(id uint32, p []byte, endStream bool) (int, error) {
 }
 
 // SendTrailers ends a stream with a trailer section (RFC 9113 §8.1): regular
-// fields only. It is sent after all buffered content.
+// fields only. It is sent after all buffered content. An empty list ends
+// the stream with an empty DATA frame instead, as SendData(id, nil, true)
+// does: an empty field block says nothing, and it could not carry a dynamic
+// table size update the HPACK encoder owes (RFC 7541 §4.2).
 func (c *Conn) SendTrailers(id uint32, trailers []HeaderField) error {
 	s, err := c.sendable(id)
 	if err != nil {
@@ -279,6 +282,9 @@ func (c *Conn) SendTrailers(id uint32, trailers []HeaderField) error {
 		return ErrContentLength
 	case headerListSize(0, trailers) > uint64(c.peer.MaxHeaderListSize):
 		return ErrHeaderListTooLarge
+	case len(trailers) == 0:
+		_, err := c.SendData(id, nil, true)
+		return err
 	}
 	if s.buffered() == 0 && !s.inSched {
 		c.out = c.appendFieldBlock(c.out, id, 0, trailers, -1, true)

@@ -361,6 +361,24 @@ func TestFlowSendTrailers(t *testing.T) {
 		}
 		p.Invariants()
 	})
+	t.Run("empty_trailers_end_the_stream_with_empty_DATA", func(t *testing.T) {
+		// An empty field block could not carry the HPACK size update
+		// owed after a lowered SETTINGS_HEADER_TABLE_SIZE (RFC 7541
+		// §4.2); found by the rapid properties in ./fuzz.
+		p := flowServer(t, core.Config{})
+		p.openGET(1)
+		p.sendHeaders(1)
+		p.drain()
+		p.WriteFrames(p.FB.Settings(frame.Setting{ID: frame.SettingHeaderTableSize, Val: 0}))
+		p.WantFrame("SETTINGS ACK", frame.TypeSettings, coretest.IsAck)
+		p.WantEvent("the smaller table applies", core.EventSettings)
+		if err := p.Conn.SendTrailers(1, nil); err != nil {
+			t.Fatal(err)
+		}
+		p.want("empty DATA with END_STREAM, no field block", "DATA(1,0,ES)")
+		p.wantClosed("done", 1)
+		p.Invariants()
+	})
 	t.Run("RFC9113_8.1_pseudo-header_in_trailers_is_refused", func(t *testing.T) {
 		p := flowServer(t, core.Config{})
 		p.openGET(1)
