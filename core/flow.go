@@ -20,9 +20,12 @@ func (f *inflow) init(initial, target int64) {
 }
 
 // take charges n received bytes against the window. It reports false, and
-// charges nothing, when n exceeds what the peer was allowed to send.
+// charges nothing, when n exceeds what the peer was allowed to send. A
+// frame of length 0 is always allowed, even through a window made negative
+// by a smaller SETTINGS_INITIAL_WINDOW_SIZE: RFC 9113 §6.9.1 lets a sender
+// end a stream with an empty DATA frame when it has no window left.
 func (f *inflow) take(n int64) bool {
-	if n > f.avail {
+	if n > 0 && n > f.avail {
 		return false
 	}
 	f.avail -= n

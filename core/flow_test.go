@@ -1105,6 +1105,29 @@ func TestFlowRecvLocalInitialWindowChange(t *testing.T) {
 		flowCheck(t, "RecvWindow(1) after the ACK", p.Conn.RecvWindow(1), 100000)
 		p.Invariants()
 	})
+	t.Run("RFC9113_6.9.1_empty_END_STREAM_DATA_through_a_negative_window", func(t *testing.T) {
+		// 1,000 octets delivered and not consumed (manual flow control),
+		// then the window lowered to 0: the stream's window is -1,000. The
+		// peer may still end the stream with an empty DATA frame (§6.9.1);
+		// found by the rapid properties in ./fuzz.
+		p := flowServer(t, core.Config{ManualFlowControl: true})
+		p.openPOST(1)
+		p.WriteFrames(p.FB.Data(1, false, flowBytes(1000)))
+		p.wantData("data", 1, 1, false)
+		if err := p.Conn.UpdateSettings(p.Now, []frame.Setting{flowIWS(0)}); err != nil {
+			t.Fatal(err)
+		}
+		p.want("SETTINGS", "SETTINGS")
+		p.WriteFrames(p.FB.SettingsAck())
+		p.WantEvent("the ACK", core.EventSettingsAck)
+		flowCheck(t, "RecvWindow(1) after the ACK", p.Conn.RecvWindow(1), -1000)
+		p.WriteFrames(p.FB.Data(1, true, nil))
+		p.wantData("the empty end of stream", 1, 1, true)
+		p.openPOST(3)
+		p.WriteFrames(p.FB.Data(3, false, flowBytes(1)))
+		p.want("one octet past a zero window", "RST(3,FLOW_CONTROL_ERROR)")
+		p.Invariants()
+	})
 	t.Run("RFC9113_6.9.2_decrease_below_delivered_bytes_must_not_stall_the_stream", func(t *testing.T) {
 		// The peer sent 1,000 octets (delivered, not yet returned: below a
 		// quarter of 256 KiB). We lower the window to 1,000: the peer's
