@@ -202,7 +202,9 @@ type Timeouts struct {
 	GoAwayDrain time.Duration
 
 	// ResetGrace is how long we ignore frames on a stream after resetting
-	// it; later frames are treated as for any closed stream. Default 10 s.
+	// it; later frames are treated as for any closed stream. For a reset
+	// made by a command (ResetStream, ReleaseStream), which takes no time,
+	// it counts from the next Receive or HandleTimeout. Default 10 s.
 	ResetGrace time.Duration
 }
 

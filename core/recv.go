@@ -49,6 +49,7 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 		return 0, c.inputErr()
 	}
 	c.advance(now)
+	defer func() { c.inInput = false }()
 	if c.inputBlocked() {
 		return 0, nil
 	}
@@ -107,6 +108,11 @@ func (c *Conn) inputErr() error {
 func (c *Conn) advance(now time.Time) {
 	if now.After(c.now) {
 		c.now = now
+	}
+	c.inInput = true
+	if c.undated {
+		c.undated = false
+		c.resets.stamp(c.now.Add(c.cfg.Timeouts.ResetGrace))
 	}
 	for i := 0; i < c.events.n; i++ {
 		e := c.events.at(i)

@@ -261,7 +261,7 @@ func (c *Conn) refuse(id uint32, e *frame.Error) {
 		return
 	}
 	c.queueRST(id, e.Code)
-	c.resets.add(id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams)
+	c.resets.add(id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams, false)
 	c.rememberClosed(id)
 }
 
@@ -278,7 +278,7 @@ func (c *Conn) respond431(id uint32, endStream bool) {
 		// Stop the request body: RFC 9113 §8.1 allows RST_STREAM(NO_ERROR)
 		// after a complete response.
 		c.queueRST(id, frame.ErrCodeNo)
-		c.resets.add(id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams)
+		c.resets.add(id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams, false)
 	}
 	c.rememberClosed(id)
 }

@@ -1147,7 +1147,9 @@ func TestStateRFC9113_5_1_DataAfterOurResetCreditsConnectionWindow(t *testing.T)
 // TestStateRFC9113_5_1_ResetGraceExpiry: frames on a stream we reset are
 // ignored for Timeouts.ResetGrace; afterwards DATA and HEADERS on it are a
 // connection error STREAM_CLOSED like on any closed stream, while
-// WINDOW_UPDATE and RST_STREAM stay ignored.
+// WINDOW_UPDATE and RST_STREAM stay ignored. ResetStream takes no time, so
+// the grace runs from the first input after it (here a WINDOW_UPDATE at
+// once).
 func TestStateRFC9113_5_1_ResetGraceExpiry(t *testing.T) {
 	const grace = 2 * time.Second
 	cfg := core.Config{Timeouts: core.Timeouts{ResetGrace: grace}}
@@ -1162,6 +1164,7 @@ func TestStateRFC9113_5_1_ResetGraceExpiry(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				p := stateResetOpen(t, role, cfg)
+				p.WriteFrames(p.FB.WindowUpdate(0, 1)) // dates the reset
 				p.Advance(grace - time.Nanosecond)
 				p.WriteFrames(p.FB.Data(1, false, []byte("in flight")))
 				stateWantQuiet(p, "DATA within Timeouts.ResetGrace is discarded")
@@ -1175,6 +1178,40 @@ func TestStateRFC9113_5_1_ResetGraceExpiry(t *testing.T) {
 				p.Invariants()
 			})
 		}
+	}
+}
+
+// TestStateResetAfterQuietSpellGetsItsGrace: ResetStream takes no time, so
+// the core only knows the time of its last input, which may be long past.
+// A reset made after a quiet spell longer than Timeouts.ResetGrace must
+// still ignore the frames that crossed its RST_STREAM (RFC 9113 §5.1), not
+// treat them as a connection error. Found by TestSim in ./fuzz.
+func TestStateResetAfterQuietSpellGetsItsGrace(t *testing.T) {
+	for _, role := range stateRoles {
+		t.Run(role.String(), func(t *testing.T) {
+			p := stateNewPeer(t, role, core.Config{})
+			if role == core.RoleServer {
+				p.WriteFrames(p.FB.Headers(1, coretest.EndHeaders, coretest.Request("POST", "/")...))
+				stateWantEv(p, "request", core.EventRequest, 1)
+			} else {
+				if _, err := p.Conn.OpenStream(statePOST, core.StreamOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				p.WantHeaders("request", 1)
+			}
+			p.Now = p.Now.Add(11 * time.Second) // no input reaches the core meanwhile
+			if err := p.Conn.ResetStream(1, frame.ErrCodeCancel); err != nil {
+				t.Fatal(err)
+			}
+			p.WantRST("our RST_STREAM", 1, frame.ErrCodeCancel)
+			stateWantEv(p, "terminal event of our reset", core.EventStreamReset, 1)
+			p.WriteFrames(p.FB.Data(1, false, []byte("crossed the RST_STREAM")))
+			stateWantQuiet(p, "DATA in flight when we reset is discarded, whenever the reset was made")
+			p.Advance(10*time.Second - time.Nanosecond)
+			p.WriteFrames(p.FB.Data(1, false, []byte("late")))
+			stateWantQuiet(p, "still within the grace counted from the first input after the reset")
+			p.Invariants()
+		})
 	}
 }
 

@@ -111,9 +111,12 @@ type resetRing struct {
 	ids     []uint32
 	expires []time.Time
 	head, n int
+	undated int // the newest entries, added by commands, whose grace starts at the next input
 }
 
-func (r *resetRing) add(id uint32, expires time.Time, capacity int) {
+// add remembers id until expires. An undated entry (a reset by a command,
+// which takes no time) keeps a provisional expiry until stamp dates it.
+func (r *resetRing) add(id uint32, expires time.Time, capacity int, undated bool) {
 	if capacity <= 0 {
 		return
 	}
@@ -135,6 +138,19 @@ func (r *resetRing) add(id uint32, expires time.Time, capacity int) {
 	i := (r.head + r.n) % len(r.ids)
 	r.ids[i], r.expires[i] = id, expires
 	r.n++
+	if undated {
+		r.undated = min(r.undated+1, r.n)
+	}
+}
+
+// stamp gives the undated entries their expiry, at the first input after
+// the commands that added them. It is never earlier than the provisional
+// one, so the ring stays in expiry order.
+func (r *resetRing) stamp(expires time.Time) {
+	for i := r.n - min(r.undated, r.n); i < r.n; i++ {
+		r.expires[(r.head+i)%len(r.ids)] = expires
+	}
+	r.undated = 0
 }
 
 // has reports whether id was reset by us within the grace period, dropping

@@ -86,7 +86,8 @@ func (c *Conn) closeStream(s *stream, why closeReason) {
 	s.unconsumed, s.pendData = 0, nil
 	if why.reset && !why.remote && why.err == nil {
 		s.resetByUs = true
-		c.resets.add(s.id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams)
+		c.resets.add(s.id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams, !c.inInput)
+		c.undated = c.undated || !c.inInput
 	}
 	c.rememberClosed(s.id)
 	if s.pending {
