@@ -29,8 +29,7 @@ func (c *Conn) onData(f *frame.Frame) {
 		}
 		// After our RST_STREAM the peer's in-flight DATA is ignored, but its
 		// bytes are returned to the connection window (RFC 9113 §5.1).
-		if (s != nil && s.resetByUs) || (s == nil && c.resets.has(f.StreamID, c.now)) ||
-			(c.goAway.sent == 2 && c.peerParity(f.StreamID) && f.StreamID > c.goAway.lastSent) {
+		if (s != nil && s.resetByUs) || (s == nil && c.resets.has(f.StreamID, c.now)) || c.aboveFinalGoAway(f.StreamID) {
 			c.returnConnCredit(flowLen)
 			return
 		}

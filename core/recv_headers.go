@@ -57,7 +57,7 @@ func (c *Conn) classifyHeaders(id uint32) (blockAction, *frame.Error, *frame.Err
 			return 0, nil, errPushPromise
 		}
 		c.lastPeerID = id
-		if c.goAway.sent == 2 && id > c.goAway.lastSent {
+		if c.aboveFinalGoAway(id) {
 			// Above our final GOAWAY's last stream ID: ignored, and the peer
 			// knows it may retry elsewhere (RFC 9113 §6.8).
 			return actIgnore, nil, nil
@@ -87,12 +87,13 @@ func (c *Conn) classifyHeaders(id uint32) (blockAction, *frame.Error, *frame.Err
 }
 
 // closedStreamFrame decides the fate of DATA or HEADERS on a stream that is
-// no longer tracked: ignored if we reset it within Timeouts.ResetGrace,
-// otherwise a connection error — STREAM_CLOSED if the stream closed
-// recently, PROTOCOL_ERROR for an identifier that was never opened or is
-// long gone (RFC 9113 §5.1, §5.1.1).
+// no longer tracked: ignored if we reset it within Timeouts.ResetGrace or
+// ignored it for being above our final GOAWAY, otherwise a connection
+// error — STREAM_CLOSED if the stream closed recently, PROTOCOL_ERROR for
+// an identifier that was never opened or is long gone (RFC 9113 §5.1,
+// §5.1.1).
 func (c *Conn) closedStreamFrame(id uint32, headers bool) (blockAction, *frame.Error, *frame.Error) {
-	if c.resets.has(id, c.now) {
+	if c.resets.has(id, c.now) || c.aboveFinalGoAway(id) {
 		return actIgnore, nil, nil
 	}
 	if !headers || c.recentlyClosed(id) {
@@ -351,4 +352,11 @@ func (c *Conn) onTrailers(s *stream, fields []HeaderField, endStream, tooLarge b
 		c.emit(Event{Kind: EventTrailers, StreamID: s.id, Headers: fields, EndStream: true})
 	}
 	c.recvEnd(s)
+}
+
+// aboveFinalGoAway reports whether id is a stream the peer opened above
+// the last stream ID of our final GOAWAY: every frame on it is ignored (RFC
+// 9113 §6.8), the HEADERS that opened it and any that follow.
+func (c *Conn) aboveFinalGoAway(id uint32) bool {
+	return c.goAway.sent == 2 && c.peerParity(id) && id > c.goAway.lastSent
 }
