@@ -1132,3 +1132,58 @@ func TestLimitSettingsAckTimeoutEachFrame(t *testing.T) {
 	p.Advance(sent.Add(ack).Sub(p.Now))
 	limitWantTimeoutClose(t, p, frame.ErrCodeSettingsTimeout, "settings_ack_timeout")
 }
+
+// TestLimitCloseWaitsForHeaderBlock: a request's HEADERS has arrived but
+// its CONTINUATION has not when the server would close — its graceful
+// GOAWAY drain ends, or its idle timer fires. The HEADERS opened the stream
+// (RFC 9113 §5.1) and the final GOAWAY's last stream ID covers it, so the
+// client will not retry it: the server must finish the block and serve the
+// request rather than close. Timeouts.HeaderBlock still bounds the wait.
+// Found by TestSim in ./fuzz.
+func TestLimitCloseWaitsForHeaderBlock(t *testing.T) {
+	const idle = 5 * time.Second
+	cfg := core.Config{Timeouts: core.Timeouts{Idle: idle, KeepAlive: -1, HeaderBlock: 3 * idle}}
+	half := func(t *testing.T, p *coretest.TestPeer, id uint32) []byte {
+		t.Helper()
+		blk := p.FB.Block(coretest.Request("GET", "/")...)
+		p.WriteFrames(p.FB.HeadersBlock(id, coretest.EndStream, blk[:2]))
+		p.WantIdle("half a field block")
+		return blk[2:]
+	}
+	t.Run("final_GOAWAY_after_the_drain", func(t *testing.T) {
+		p := limitServer(t, cfg)
+		p.Handler = func(p *coretest.TestPeer, e core.Event) {
+			if e.Kind == core.EventRequest {
+				_ = p.Conn.Respond(e.StreamID, 204, nil, nil)
+			}
+		}
+		rest := half(t, p, 1)
+		if err := p.Conn.GoAway(p.Now); err != nil {
+			t.Fatal(err)
+		}
+		p.WantGoAway("phase 1", frame.ErrCodeNo)
+		p.WantFrame("phase 1 PING", frame.TypePing)
+		p.Advance(2 * time.Second) // past Timeouts.GoAwayDrain
+		if g := p.WantGoAway("final GOAWAY", frame.ErrCodeNo); g.LastStreamID != 1 {
+			t.Fatalf("final GOAWAY last-stream-id %d, want 1", g.LastStreamID)
+		}
+		if ph := p.Conn.Phase(); ph != core.PhaseGoAwaySent {
+			t.Fatalf("phase %v with stream 1's field block half received, want goaway_sent", ph)
+		}
+		p.WriteFrames(p.FB.Continuation(1, true, rest))
+		p.WantEvent("the request, once its block is complete", core.EventRequest)
+		p.WantHeaders("its response", 1, coretest.WithFlags(frame.FlagHeadersEndStream))
+		if ph := p.Conn.Phase(); ph != core.PhaseClosed {
+			t.Fatalf("phase %v after the last stream, want closed", ph)
+		}
+	})
+	t.Run("idle_timer", func(t *testing.T) {
+		p := limitServer(t, cfg)
+		rest := half(t, p, 1)
+		p.Advance(idle)
+		p.WantIdle("no idle close while a field block is arriving")
+		p.WriteFrames(p.FB.Continuation(1, true, rest))
+		p.WantEvent("the request", core.EventRequest)
+		p.Invariants()
+	})
+}

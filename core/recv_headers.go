@@ -207,6 +207,7 @@ func (c *Conn) feedBlock(p []byte, end bool) {
 	if !c.fieldsLent {
 		c.hdrs = c.hdrs[:hb.start] // no event holds them: reuse the space
 	}
+	c.maybeFinish() // a graceful close may have waited for this block
 }
 
 // onRequest opens a stream for a request (server role).

@@ -238,9 +238,11 @@ func (c *Conn) peerStreamError(id uint32, e *frame.Error) {
 }
 
 // maybeFinish starts closing once no stream is left after a GOAWAY, in
-// either direction.
+// either direction. A field block still arriving counts as a stream: its
+// HEADERS opened one (RFC 9113 §5.1) that our final GOAWAY's last stream
+// ID covers, and Timeouts.HeaderBlock bounds the wait.
 func (c *Conn) maybeFinish() {
-	if c.closing || c.activeLocal+c.activePeer > 0 || c.pending.len() > 0 {
+	if c.closing || c.activeLocal+c.activePeer > 0 || c.pending.len() > 0 || c.hb.active {
 		return
 	}
 	if c.goAway.sent == 2 || c.goAway.recv {

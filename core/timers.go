@@ -80,7 +80,12 @@ func (c *Conn) fire(t int) {
 		c.queuePing(false, keepAlivePing)
 		c.setTimer(timerKeepAlive, c.cfg.Timeouts.KeepAlive)
 	case timerIdle:
-		if len(c.streams) == 0 && c.pending.len() == 0 {
+		switch {
+		case c.hb.active:
+			// A field block is arriving: a stream is opening. Look again
+			// later; Timeouts.HeaderBlock bounds the block.
+			c.setTimer(timerIdle, c.cfg.Timeouts.Idle)
+		case len(c.streams) == 0 && c.pending.len() == 0:
 			c.closeWith(errIdleTimeout)
 		}
 	}
