@@ -1590,3 +1590,47 @@ func BenchmarkFlowLargeBody(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestFlowRecvReleasedStreamCreditsUnconsumed: a server in manual flow
+// control answers before the request body is complete and releases the
+// stream while its response is still queued. Nobody will Consume the body
+// any more, so what was delivered is credited at once: otherwise, with the
+// windows full, the client could never finish its request, the stream
+// never close, and the connection window never reopen for the other
+// streams. Found by the rapid properties in ./fuzz.
+func TestFlowRecvReleasedStreamCreditsUnconsumed(t *testing.T) {
+	server := core.Config{ManualFlowControl: true, ConnectionWindowSize: 65535, InitialWindowSize: 65535}
+	p, err := coretest.NewPair(1, core.Config{}, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Drive()
+	id, err := p.Client.OpenStream(flowPostFields, core.StreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Client.SendData(id, make([]byte, 65535), false); err != nil {
+		t.Fatal(err)
+	}
+	p.Drive() // delivered and not consumed: both windows are shut
+	if w := p.Server.RecvWindow(0); w != 0 {
+		t.Fatalf("server connection window %d, want 0", w)
+	}
+	if err := p.Server.Respond(id, 200, nil, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Server.ReleaseStream(id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Client.SendData(id, make([]byte, 10), true); err != nil {
+		t.Fatal(err)
+	}
+	p.Drive()
+	if len(p.Events(coretest.Client, core.EventStreamClosed)) != 1 {
+		t.Fatalf("the client's stream did not close: %d bytes still buffered, server windows: connection %d, stream %d",
+			p.Client.Buffered(id), p.Server.RecvWindow(0), p.Server.RecvWindow(id))
+	}
+	if err := p.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -357,6 +357,13 @@ func (c *Conn) ReleaseStream(id uint32) error {
 	case s.endQueued:
 		s.surfaced = false // keep sending what is queued; report nothing more
 		c.release(s)
+		// Nobody will Consume what was delivered: credit it now, as what
+		// arrives from here on is (onData), so that the peer can finish
+		// its side and the stream can close.
+		if s.unconsumed > 0 {
+			c.credit(s, s.unconsumed)
+			s.unconsumed = 0
+		}
 	default:
 		c.out = frame.AppendRSTStream(c.out, id, frame.ErrCodeCancel)
 		c.outFrames++
