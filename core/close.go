@@ -115,7 +115,7 @@ func (c *Conn) HandleTransportClosed(now time.Time, err error) {
 	}
 	c.beginClosing()
 	c.endStreams(ErrConnectionLost, frame.ErrCodeCancel)
-	c.out = c.out[:0]
+	c.out, c.outApp = c.out[:0], 0
 	c.finishClosed()
 }
 

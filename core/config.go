@@ -93,13 +93,16 @@ type Limits struct {
 	MaxQueuedControlFrames int
 
 	// MaxQueuedFrames caps all frames waiting in the output queue, checked
-	// at the same points. Default 5,000.
+	// at the same points; a client's own commands (its requests) are not
+	// counted. Default 5,000.
 	MaxQueuedFrames int
 
 	// OutputHighWater is the size of queued output above which Receive stops
 	// consuming input, so that a peer cannot make us buffer replies faster
-	// than it reads them (h2o uses 512 KiB). Not an abuse: input resumes once
-	// PollTransmit drains the queue. Default 512 KiB.
+	// than it reads them (h2o uses 512 KiB). A client's own commands (its
+	// requests) do not count, or a client and a server whose transports are
+	// full could each wait for the other to read. Not an abuse: input
+	// resumes once PollTransmit drains the queue. Default 512 KiB.
 	OutputHighWater int
 
 	// StreamSendBuffer caps bytes buffered by SendData for one stream while

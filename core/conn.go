@@ -144,9 +144,10 @@ type Conn struct {
 	connOut outflow
 
 	// Output.
-	out          []byte // encoded frames not yet taken by PollTransmit
-	outFrames    int
-	outControl   int
+	out          []byte    // encoded frames not yet taken by PollTransmit
+	outFrames    int       // frames queued, for the flood limits (see queueCommand)
+	outControl   int       // control frames among them
+	outApp       int       // bytes a client's commands queued (see queueCommand)
 	sched        schedList // streams with DATA (or an END_STREAM) to send
 	sendBuffered int       // sum of buffered DATA across streams
 	writeBlocked []uint32  // streams owed an EventWritable
@@ -367,14 +368,15 @@ func (c *Conn) HeldStreams() (held, pending int) { return c.held, c.pending.len(
 func (c *Conn) QueuedOutput() int { return len(c.out) }
 
 // WantsInput reports whether Receive would consume bytes now. It is false
-// while queued output is above Limits.OutputHighWater or unpolled events
-// above Limits.MaxQueuedEvents, and once the connection is closing.
+// while queued output (for a client, not counting its own requests) is
+// above Limits.OutputHighWater or unpolled events above
+// Limits.MaxQueuedEvents, and once the connection is closing.
 func (c *Conn) WantsInput() bool {
 	return !c.closing && !c.closed && !c.inputBlocked()
 }
 
 func (c *Conn) inputBlocked() bool {
-	return len(c.out) >= c.cfg.Limits.OutputHighWater || c.events.n >= c.cfg.Limits.MaxQueuedEvents
+	return len(c.out)-c.outApp >= c.cfg.Limits.OutputHighWater || c.events.n >= c.cfg.Limits.MaxQueuedEvents
 }
 
 // PollEvent returns the next event, oldest first, and false when there is

@@ -18,8 +18,7 @@ func (c *Conn) Ping(now time.Time, data [8]byte) error {
 	}
 	c.advanceCommand(now)
 	c.pings = append(c.pings, pendingPing{data: data, sent: c.now})
-	c.out = frame.AppendPing(c.out, false, data)
-	c.outFrames++
+	c.queueCommand(frame.AppendPing(c.out, false, data), 1)
 	return nil
 }
 
@@ -46,9 +45,7 @@ func (c *Conn) GoAway(now time.Time) error {
 		c.maybeFinish()
 		return nil
 	}
-	c.out = frame.AppendGoAway(c.out, frame.MaxStreamID, frame.ErrCodeNo, nil)
-	c.out = frame.AppendPing(c.out, false, goAwayPing)
-	c.outFrames += 2
+	c.queueCommand(frame.AppendPing(frame.AppendGoAway(c.out, frame.MaxStreamID, frame.ErrCodeNo, nil), false, goAwayPing), 2)
 	c.goAway.sent = 1
 	c.setTimer(timerGoAway, c.cfg.Timeouts.GoAwayDrain)
 	return nil

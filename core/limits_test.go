@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -395,6 +396,39 @@ func TestLimitOutboundFlood(t *testing.T) {
 }
 
 // ---- OutputHighWater and MaxQueuedEvents: backpressure, not abuse ----
+
+// TestLimitOutputHighWaterIgnoresClientRequests: a client's own requests
+// queued for a transport that is not taking them do not stop its input.
+// Otherwise a client and a server whose transports are full each stop
+// reading — the client because its requests cannot leave, the server
+// because its responses cannot — and neither moves again. A server's
+// responses still count (TestLimitOutboundFlood). Found by TestSim in
+// ./fuzz.
+func TestLimitOutputHighWaterIgnoresClientRequests(t *testing.T) {
+	const hw = 1 << 10
+	p := limitClient(t, core.Config{Limits: core.Limits{OutputHighWater: hw}})
+	c := p.Conn
+	pad := strings.Repeat("p", 200)
+	for i := 0; c.QueuedOutput() < 4*hw; i++ {
+		req := []core.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "https"},
+			{Name: ":authority", Value: "example.com"}, {Name: ":path", Value: "/"},
+			{Name: "x-pad", Value: fmt.Sprint(i, pad)}} // distinct: no HPACK reuse
+		if _, err := c.OpenStream(req, core.StreamOptions{EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !c.WantsInput() {
+		t.Fatalf("WantsInput false with %d bytes of our own requests queued (high-water mark %d)", c.QueuedOutput(), hw)
+	}
+	ping := p.FB.Ping(false, limitPingData(1))
+	if n, err := c.Receive(p.Now, ping); n != len(ping) || err != nil {
+		t.Fatalf("Receive = %d, %v; want the whole PING", n, err)
+	}
+	fs := limitFrames(t, c.PollTransmit(nil))
+	if last := fs[len(fs)-1]; last.Type != frame.TypePing || !last.Flags.Has(frame.FlagPingAck) {
+		t.Fatalf("last frame %v, want the PING ACK after the requests", last.Type)
+	}
+}
 
 func TestLimitOutputHighWater(t *testing.T) {
 	const pingLen = frame.HeaderLen + 8

@@ -42,8 +42,7 @@ func (c *Conn) OpenStream(headers []HeaderField, opts StreamOptions) (uint32, er
 	}
 	id := c.nextLocalID
 	c.nextLocalID += 2
-	c.out = c.appendFieldBlock(c.out, id, 0, headers, -1, opts.EndStream)
-	c.outFrames++
+	c.queueFields(id, 0, headers, -1, opts.EndStream)
 	s := c.newStream(id, true)
 	s.surfaced = true
 	s.manual = opts.ManualFlowControl
@@ -125,8 +124,7 @@ func (c *Conn) SendHeaders(id uint32, headers []HeaderField, endStream bool) err
 	case headerListSize(0, headers) > uint64(c.peer.MaxHeaderListSize):
 		return ErrHeaderListTooLarge
 	}
-	c.out = c.appendFieldBlock(c.out, id, 0, headers, -1, endStream)
-	c.outFrames++
+	c.queueFields(id, 0, headers, -1, endStream)
 	if st >= 200 {
 		c.finalSent(s, st, info.contentLength, noBody, tunnel)
 	}
@@ -197,8 +195,7 @@ func (c *Conn) Respond(id uint32, status int, headers []HeaderField, body []byte
 		return ErrHeaderListTooLarge
 	}
 	end := len(body) == 0 && !tunnel
-	c.out = c.appendFieldBlock(c.out, id, status, headers, cl, end)
-	c.outFrames++
+	c.queueFields(id, status, headers, cl, end)
 	c.finalSent(s, status, max(info.contentLength, cl), noBody, tunnel)
 	if len(body) > 0 {
 		c.buffer(s, body)
@@ -287,8 +284,7 @@ func (c *Conn) SendTrailers(id uint32, trailers []HeaderField) error {
 		return err
 	}
 	if s.buffered() == 0 && !s.inSched {
-		c.out = c.appendFieldBlock(c.out, id, 0, trailers, -1, true)
-		c.outFrames++
+		c.queueFields(id, 0, trailers, -1, true)
 		c.sendEnd(s)
 		return nil
 	}
@@ -323,8 +319,7 @@ func (c *Conn) ResetStream(id uint32, code ErrCode) error {
 		c.forget(s)
 		return nil
 	}
-	c.out = frame.AppendRSTStream(c.out, id, code)
-	c.outFrames++
+	c.queueCommand(frame.AppendRSTStream(c.out, id, code), 1)
 	c.closeStream(s, closeReason{reset: true, code: code, token: "local_reset", released: true})
 	return nil
 }
@@ -350,8 +345,7 @@ func (c *Conn) ReleaseStream(id uint32) error {
 		c.release(s)
 		c.forget(s)
 	case s.state == StateHalfClosedLocal:
-		c.out = frame.AppendRSTStream(c.out, id, frame.ErrCodeNo)
-		c.outFrames++
+		c.queueCommand(frame.AppendRSTStream(c.out, id, frame.ErrCodeNo), 1)
 		s.surfaced = false
 		c.closeStream(s, closeReason{reset: true, code: frame.ErrCodeNo, released: true})
 	case s.endQueued:
@@ -365,8 +359,7 @@ func (c *Conn) ReleaseStream(id uint32) error {
 			s.unconsumed = 0
 		}
 	default:
-		c.out = frame.AppendRSTStream(c.out, id, frame.ErrCodeCancel)
-		c.outFrames++
+		c.queueCommand(frame.AppendRSTStream(c.out, id, frame.ErrCodeCancel), 1)
 		s.surfaced = false
 		c.closeStream(s, closeReason{reset: true, code: frame.ErrCodeCancel, released: true})
 	}

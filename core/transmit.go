@@ -33,8 +33,32 @@ func (c *Conn) PollTransmit(dst []byte) []byte {
 func (c *Conn) takeQueued(dst []byte) []byte {
 	dst = append(dst, c.out...)
 	c.out = c.out[:0]
-	c.outFrames, c.outControl = 0, 0
+	c.outFrames, c.outControl, c.outApp = 0, 0, 0
 	return dst
+}
+
+// queueFields queues a field block the application sends (OpenStream,
+// SendHeaders, Respond, SendTrailers).
+func (c *Conn) queueFields(id uint32, status int, fields []HeaderField, cl int64, end bool) {
+	c.queueCommand(c.appendFieldBlock(c.out, id, status, fields, cl, end), 1)
+}
+
+// queueCommand makes out, which is c.out with the given number of frames
+// appended by a command, the output queue. Receive's back-pressure
+// (Limits.OutputHighWater) and the flood limit Limits.MaxQueuedFrames
+// bound what the peer makes us queue. A server's commands answer the
+// peer's requests, so they count: a client that sends requests and never
+// reads the responses must not grow our output without bound. A client's
+// commands are its own initiative and are counted apart (outApp):
+// counting them would let a client and a server whose transports are full
+// each stop reading, waiting for the other to read first.
+func (c *Conn) queueCommand(out []byte, frames int) {
+	if c.role == RoleClient {
+		c.outApp += len(out) - len(c.out)
+	} else {
+		c.outFrames += frames
+	}
+	c.out = out
 }
 
 // countControl accounts one queued control frame. The queue limits are
