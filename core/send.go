@@ -369,8 +369,8 @@ func (c *Conn) ReleaseStream(id uint32) error {
 // Consume returns n bytes of received content to the flow-control windows
 // of a stream in manual mode (StreamOptions.ManualFlowControl) and of the
 // connection; WINDOW_UPDATE frames follow once enough credit has gathered.
-// Consuming on a stream that has closed is a no-op: its unconsumed bytes
-// were returned when it closed.
+// Consuming on a stream that has closed, or that a server released
+// (ReleaseStream), is a no-op: its unconsumed bytes were returned then.
 func (c *Conn) Consume(id uint32, n int) error {
 	if n < 0 {
 		return ErrConsumeTooMuch
@@ -382,8 +382,8 @@ func (c *Conn) Consume(id uint32, n int) error {
 	switch {
 	case s == nil && c.isIdle(id):
 		return ErrStreamNotFound
-	case s == nil || s.state == StateClosed:
-		return nil
+	case s == nil || s.state == StateClosed || (!s.surfaced && !s.pending):
+		return nil // closed, or released: its content was credited already
 	case !s.manual:
 		return ErrNotManualFlowControl
 	case int64(n) > s.unconsumed:
