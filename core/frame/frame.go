@@ -151,7 +151,8 @@ func appendPadding(dst []byte, padLen uint8) []byte {
 func AppendFrame(dst []byte, f *Frame) []byte {
 	switch f.Type {
 	case TypeData:
-		return appendData(dst, f.StreamID, f.Flags, f.Data, f.Padded, f.PadLength)
+		// Undefined flags are left unset when sending (RFC 9113 §4.1).
+		return appendData(dst, f.StreamID, f.Flags&FlagDataEndStream, f.Data, f.Padded, f.PadLength)
 	case TypeHeaders:
 		return AppendHeaders(dst, HeadersParam{
 			StreamID: f.StreamID, Fragment: f.Data,

@@ -84,3 +84,25 @@ func TestPaddedShortFrameIsFrameSizeError(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendFrameDropsUndefinedDataFlags: AppendFrame passed a parsed DATA
+// frame's flags through whole, so undefined bits received (here 0x2) went
+// back on the wire; RFC 9113 §4.1 has them left unset when sending, as
+// AppendFrame already did for the other types. Found by
+// FuzzFrameRoundTrip in ./fuzz.
+func TestAppendFrameDropsUndefinedDataFlags(t *testing.T) {
+	for _, in := range []string{"000000 00 02 00000001", "000000 00 f3 00000001", "000002 00 0a 00000001 | 00 61"} {
+		f, _, err := Parse(hx(in), MinMaxFrameSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := AppendFrame(nil, &f)
+		g, _, err := Parse(out, MinMaxFrameSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := f.Flags & (FlagDataEndStream | FlagDataPadded); g.Flags != want {
+			t.Errorf("%s: AppendFrame sent flags %#x, want %#x", in, uint8(g.Flags), uint8(want))
+		}
+	}
+}
