@@ -37,12 +37,14 @@ type headerBlock struct {
 	newStream bool         // for actStreamError: the HEADERS opened the stream
 
 	continuations int
-	size          int   // encoded bytes so far
-	listSize      int64 // decoded size, name + value + 32 per field
-	tooLarge      bool  // listSize passed the limit; fields are dropped
-	collect       bool  // keep the decoded fields
-	start         int   // index of the block's first field in Conn.hdrs
-	sawFirst      bool  // a byte past the leading size updates was seen
+	size          int      // encoded bytes so far
+	listSize      int64    // decoded size, name + value + 32 per field
+	tooLarge      bool     // listSize passed the limit; fields are dropped
+	collect       bool     // keep the decoded fields
+	start         int      // index of the block's first field in Conn.hdrs
+	sawFirst      bool     // a byte past the leading size updates was seen
+	upd           [10]byte // the start of a leading size update a fragment cut
+	updLen        int
 }
 
 // blockAction is what a complete field block will do.
@@ -74,30 +76,58 @@ func (c *Conn) onField(f HeaderField) {
 
 // applySizeUpdates applies the dynamic table size updates at the start of
 // a field block (RFC 7541 §4.2, §6.3) before the decoder sees the block, and
-// returns how many bytes of p they took. §4.2 lets an encoder signal the
-// smallest size it went through and then the final one, but the x/net
-// decoder accepts a second update only while its table is empty; applying
-// them here keeps such blocks decodable. An update cut by the end of the
-// fragment is left to the decoder, which completes and checks it.
+// returns how many bytes of the fragment p they took. §4.2 lets an encoder
+// signal the smallest size it went through and then the final one, but the
+// x/net decoder accepts a second update only while its table is empty;
+// applying them here keeps such blocks decodable. Fragments may cut the
+// block anywhere (RFC 9113 §4.3), so an update cut by the end of p is kept
+// in the headerBlock and completed by the next fragment.
 func (c *Conn) applySizeUpdates(p []byte) (int, *frame.Error) {
+	hb := &c.hb
 	n := 0
-	for n < len(p) && p[n]&0xe0 == 0x20 {
+	for hb.updLen > 0 && n < len(p) {
+		if hb.updLen == len(hb.upd) {
+			return n, errCompression // longer than any integer we accept
+		}
+		hb.upd[hb.updLen] = p[n]
+		hb.updLen++
+		n++
+		if v, k := readSizeUpdate(hb.upd[:hb.updLen]); k > 0 {
+			hb.updLen = 0
+			if e := c.applySizeUpdate(v); e != nil {
+				return n, e
+			}
+		}
+	}
+	for n < len(p) && hb.updLen == 0 && p[n]&0xe0 == 0x20 {
 		c.hpk.needUpdate = false
 		v, k := readSizeUpdate(p[n:])
 		if k == 0 {
-			break // truncated
+			if len(p)-n >= len(hb.upd) {
+				return n, errCompression
+			}
+			hb.updLen = copy(hb.upd[:], p[n:])
+			return len(p), nil
 		}
-		if v > uint64(c.hpk.allowed) {
-			return n, errCompression
+		if e := c.applySizeUpdate(v); e != nil {
+			return n, e
 		}
-		c.dec.SetMaxDynamicTableSize(uint32(v))
-		c.hpk.minSeen = min(c.hpk.minSeen, uint32(v))
 		n += k
 	}
 	if c.hpk.needUpdate && n < len(p) {
 		return n, errSizeUpdateMissing
 	}
 	return n, nil
+}
+
+// applySizeUpdate applies one dynamic table size update to the decoder.
+func (c *Conn) applySizeUpdate(v uint64) *frame.Error {
+	if v > uint64(c.hpk.allowed) {
+		return errCompression
+	}
+	c.dec.SetMaxDynamicTableSize(uint32(v))
+	c.hpk.minSeen = min(c.hpk.minSeen, uint32(v))
+	return nil
 }
 
 // readSizeUpdate decodes a dynamic table size update: an integer with a 5-bit

@@ -363,10 +363,27 @@ func TestSettingsHPACKLoweredTableSizeRequiresUpdate(t *testing.T) {
 			settingsWantGoAway(t, p, "no size update in the CONTINUATION", frame.ErrCodeCompression, "hpack_size_update_missing")
 		}
 	}
+	cutUpdatesOK := func(cut int) step {
+		// Two leading updates, the fragments cut inside the first
+		// (RFC 9113 §4.3: a block may be split at any byte).
+		return func(t *testing.T, p *coretest.TestPeer, id uint32) {
+			t.Helper()
+			blk := settingsRawGET(settingsSizeUpdate(settingsSizeUpdate(nil, 256), 1024))
+			p.WriteFrames(p.FB.HeadersBlock(id, coretest.EndStream, blk[:cut]), p.FB.Continuation(id, true, blk[cut:]))
+			p.WantEvent("updates 256 and 1024 across fragments", core.EventRequest)
+		}
+	}
 	cases := []struct {
 		name  string
 		steps []step
 	}{
+		{"RFC9113_4.3_updates_cut_inside_the_first_byte_accepted", []step{ack, cutUpdatesOK(1)}},
+		{"RFC9113_4.3_updates_cut_inside_the_integer_accepted", []step{ack, cutUpdatesOK(2)}},
+		{"RFC7541_5.1_block_ending_inside_a_size_update_is_COMPRESSION_ERROR", []step{ack, func(t *testing.T, p *coretest.TestPeer, id uint32) {
+			t.Helper()
+			p.WriteFrames(p.FB.HeadersBlock(id, coretest.EndHeaders|coretest.EndStream, []byte{0x3f, 0xe1}))
+			settingsWantGoAway(t, p, "truncated integer", frame.ErrCodeCompression, "hpack_decoding")
+		}}},
 		{"RFC7541_4.2_block_without_update_after_ACK_is_COMPRESSION_ERROR", []step{ack, getFails("hpack_size_update_missing")}},
 		{"RFC7541_4.2_block_with_update_after_ACK_accepted_then_plain_blocks", []step{ack, encSize(1024), getOK("with update"), getOK("next block needs none"), getOK("nor the one after")}},
 		{"RFC7541_4.2_update_to_0_then_1024_after_ACK_accepted", []step{ack, encSize(0), encSize(1024), getOK("updates 0 and 1024")}},

@@ -173,6 +173,10 @@ func (c *Conn) feedBlock(p []byte, end bool) {
 	if !end {
 		return
 	}
+	if hb.updLen > 0 {
+		c.connError(errCompression) // the block ends inside a size update
+		return
+	}
 	if !hb.sawFirst && c.hpk.needUpdate {
 		c.connError(errSizeUpdateMissing)
 		return
