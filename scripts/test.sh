@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README "Set-up"). It runs every check CI runs:
 # formatting, vet, staticcheck (pinned), the race-enabled test suite with
-# coverage of the protocol core — including h2spec and the interop tests
-# against real peers — and the demo as a smoke test.
+# coverage of the protocol core — including h2spec, the interop tests
+# against real peers, the rapid properties and the seeded simulations of
+# ./fuzz — a short run of every native fuzz target, and the demo as a smoke
+# test.
 #
 # It installs what it needs: the interop peers from Debian packages (when
 # missing and running as root, as CI does) and h2spec from the Go module
@@ -65,6 +67,21 @@ echo "statement coverage of core/... (core, core/frame, core/coretest): ${total}
 if awk -v t="$total" -v m="$MIN_COVERAGE" 'BEGIN { exit !(t < m) }'; then
   echo "coverage ${total}% is below ${MIN_COVERAGE}%"; exit 1
 fi
+
+step "fuzz smoke: every native fuzz target for ${FUZZTIME:-15s}"
+# Each target found by "go test -list" runs on its own for FUZZTIME (its
+# seed corpus already ran in the test step). A crasher fails the step and
+# is left under the package's testdata/fuzz for "git status" to show.
+for pkg in ./core/frame ./fuzz; do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+    log=$(mktemp)
+    if ! go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-15s}" >"$log" 2>&1; then
+      cat "$log"; echo "fuzz target $pkg $target failed"; exit 1
+    fi
+    echo "$pkg $target: $(grep -o 'execs: [0-9]*' "$log" | tail -1)"
+    rm -f "$log"
+  done
+done
 
 step "allocation guard and benchmark smoke (1 iteration each)"
 go test -run 'ZeroAllocs' -bench . -benchtime 1x ./core/... >/dev/null
