@@ -1043,20 +1043,27 @@ func TestStateRFC9113_5_1_FramesOnClosedStream(t *testing.T) {
 	}
 }
 
+// stateOpenPOST opens stream 1 with a POST whose body follows: the peer
+// sends it to a server, a client sends it to the peer.
+func stateOpenPOST(t *testing.T, p *coretest.TestPeer, role core.Role) {
+	t.Helper()
+	if role == core.RoleServer {
+		p.WriteFrames(p.FB.Headers(1, coretest.EndHeaders, coretest.Request("POST", "/")...))
+		stateWantEv(p, "request", core.EventRequest, 1)
+		return
+	}
+	if _, err := p.Conn.OpenStream(statePOST, core.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.WantHeaders("request", 1)
+}
+
 // stateResetOpen reaches an open stream 1 and resets it with ResetStream,
 // checking the RST_STREAM and the terminal event.
 func stateResetOpen(t *testing.T, role core.Role, cfg core.Config) *coretest.TestPeer {
 	t.Helper()
 	p := stateNewPeer(t, role, cfg)
-	if role == core.RoleServer {
-		p.WriteFrames(p.FB.Headers(1, coretest.EndHeaders, coretest.Request("POST", "/")...))
-		stateWantEv(p, "request", core.EventRequest, 1)
-	} else {
-		if _, err := p.Conn.OpenStream(statePOST, core.StreamOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		p.WantHeaders("request", 1)
-	}
+	stateOpenPOST(t, p, role)
 	if err := p.Conn.ResetStream(1, frame.ErrCodeCancel); err != nil {
 		t.Fatal(err)
 	}
@@ -1190,15 +1197,7 @@ func TestStateResetAfterQuietSpellGetsItsGrace(t *testing.T) {
 	for _, role := range stateRoles {
 		t.Run(role.String(), func(t *testing.T) {
 			p := stateNewPeer(t, role, core.Config{})
-			if role == core.RoleServer {
-				p.WriteFrames(p.FB.Headers(1, coretest.EndHeaders, coretest.Request("POST", "/")...))
-				stateWantEv(p, "request", core.EventRequest, 1)
-			} else {
-				if _, err := p.Conn.OpenStream(statePOST, core.StreamOptions{}); err != nil {
-					t.Fatal(err)
-				}
-				p.WantHeaders("request", 1)
-			}
+			stateOpenPOST(t, p, role)
 			p.Now = p.Now.Add(11 * time.Second) // no input reaches the core meanwhile
 			if err := p.Conn.ResetStream(1, frame.ErrCodeCancel); err != nil {
 				t.Fatal(err)
