@@ -6,3 +6,5 @@ require (
 	golang.org/x/net v0.62.0
 	pgregory.net/rapid v1.3.0
 )
+
+require golang.org/x/text v0.43.0 // indirect

@@ -84,7 +84,7 @@ for pkg in ./core/frame ./fuzz; do
 done
 
 step "allocation guard and benchmark smoke (1 iteration each)"
-go test -run 'ZeroAllocs' -bench . -benchtime 1x ./core/... >/dev/null
+go test -run 'ZeroAllocs' -bench . -benchtime 1x ./core/... ./bench >/dev/null
 
 step "main job: go run ./cmd/h2 demo -q"
 go run ./cmd/h2 demo -q
