@@ -10,7 +10,7 @@ import (
 
 	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/core/coretest"
-	"golang.org/x/net/http2"
+	"github.com/h2proto/h2/transport/memory"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -24,13 +24,13 @@ var typicalRequest = []hpack.HeaderField{
 var helloBody = []byte("hello, world\n")
 
 // BenchmarkRoundTripGET is one GET → 200 with a 13-byte body, in memory
-// with no sockets: two h2proto cores driven by coretest.Pair, beside x/net's
-// client and server (net/http's HTTP/2) over a net.Pipe. The x/net figure
-// includes its goroutines and the pipe; the h2proto one is both cores' CPU,
-// which is what a runtime adds its I/O to.
+// with no sockets: two h2proto cores driven by coretest.Pair, beside Go's
+// net/http client and server speaking h2c over a transport/memory pipe. The
+// net/http figure includes its goroutines and the pipe; the h2proto one is
+// both cores' CPU, which is what a runtime adds its I/O to.
 func BenchmarkRoundTripGET(b *testing.B) {
 	b.Run("h2proto", benchRoundTripCore)
-	b.Run("xnet", benchRoundTripXNet)
+	b.Run("nethttp", benchRoundTripNetHTTP)
 }
 
 func benchRoundTripCore(b *testing.B) {
@@ -70,18 +70,20 @@ func benchRoundTripCore(b *testing.B) {
 	}
 }
 
-func benchRoundTripXNet(b *testing.B) {
-	cn, sn := net.Pipe()
-	srv := &http2.Server{}
-	go srv.ServeConn(sn, &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+func benchRoundTripNetHTTP(b *testing.B) {
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true) // h2c with prior knowledge
+	l := memory.Listen(memory.Config{})
+	srv := &http.Server{Protocols: &protos, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(helloBody)
-	})})
-	tr := &http2.Transport{AllowHTTP: true}
-	cc, err := tr.NewClientConn(cn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cc.Close()
+	})}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	tr := &http.Transport{Protocols: &protos, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return l.Dial(ctx)
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
 	req, err := http.NewRequest("GET", "http://example.com/", nil)
 	if err != nil {
 		b.Fatal(err)
@@ -92,7 +94,7 @@ func benchRoundTripXNet(b *testing.B) {
 	defer cancel()
 	req = req.WithContext(ctx)
 	once := func() {
-		resp, err := cc.RoundTrip(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -100,8 +102,8 @@ func benchRoundTripXNet(b *testing.B) {
 			b.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			b.Fatalf("status %d over HTTP/%d", resp.StatusCode, resp.ProtoMajor)
 		}
 	}
 	for range 10 {
