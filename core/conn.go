@@ -82,15 +82,6 @@ type Conn struct {
 	role Role
 	now  time.Time // the latest time given to any input or command
 
-	// inInput is set while Receive or HandleTimeout runs, when now is the
-	// caller's time. Commands that take no time see now as it was at the
-	// last input, which may be long past (up to Timeouts.KeepAlive, or
-	// more with keep-alive off). A reset they make would have its grace
-	// (Timeouts.ResetGrace) already run out, so it is dated by the next
-	// input instead (undated; see advance and resetRing.stamp). The idle
-	// timer is dated from the last input: it may fire early by as much.
-	inInput bool
-	undated bool
 
 	// Life cycle.
 	prefaceRead int  // bytes of the client magic matched (server)

@@ -49,7 +49,6 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 		return 0, c.inputErr()
 	}
 	c.advance(now)
-	defer func() { c.inInput = false }()
 	if c.inputBlocked() {
 		return 0, nil
 	}
@@ -109,11 +108,7 @@ func (c *Conn) advance(now time.Time) {
 	if now.After(c.now) {
 		c.now = now
 	}
-	c.inInput = true
-	if c.undated {
-		c.undated = false
-		c.resets.stamp(c.now.Add(c.cfg.Timeouts.ResetGrace))
-	}
+	c.resets.stamp(c.now.Add(c.cfg.Timeouts.ResetGrace)) // resets made by commands since the last input
 	for i := 0; i < c.events.n; i++ {
 		e := c.events.at(i)
 		if e.Headers != nil {

@@ -56,7 +56,7 @@ type closeReason struct {
 	token     string
 	retryable bool
 	err       error // the connection ended
-	released  bool  // the application ended it, so it releases its hold
+	released  bool  // the application ended it (a command), so it releases its hold
 }
 
 // closeStream moves s to closed, emits its terminal event and releases what
@@ -86,8 +86,13 @@ func (c *Conn) closeStream(s *stream, why closeReason) {
 	s.unconsumed, s.pendData = 0, nil
 	if why.reset && !why.remote && why.err == nil {
 		s.resetByUs = true
-		c.resets.add(s.id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams, !c.inInput)
-		c.undated = c.undated || !c.inInput
+		// A command (why.released) takes no time: c.now is the time of the
+		// last input, which may be long past (up to Timeouts.KeepAlive, or
+		// more with keep-alive off), and the grace would have run out
+		// already. Such a reset is dated by the next input instead. (The
+		// idle timer is still dated from the last input, so it may fire
+		// early by as much.)
+		c.resets.add(s.id, c.now.Add(c.cfg.Timeouts.ResetGrace), c.cfg.Limits.MaxResetStreams, why.released)
 	}
 	c.rememberClosed(s.id)
 	if s.pending {

@@ -48,7 +48,6 @@ func (c *Conn) HandleTimeout(now time.Time) {
 		return
 	}
 	c.advance(now)
-	defer func() { c.inInput = false }()
 	for t := range c.timers {
 		d := c.timers[t]
 		if d.IsZero() || now.Before(d) || c.closing {
