@@ -401,12 +401,13 @@ func TestLimitOutboundFlood(t *testing.T) {
 // queued for a transport that is not taking them do not stop its input.
 // Otherwise a client and a server whose transports are full each stop
 // reading — the client because its requests cannot leave, the server
-// because its responses cannot — and neither moves again. A server's
-// responses still count (TestLimitOutboundFlood). Found by TestSim in
-// ./fuzz.
+// because its responses cannot — and neither moves again. Nor do they
+// count towards Limits.MaxQueuedFrames (here 5, far below the requests
+// queued): they are not a flood by the peer. A server's responses still
+// count (TestLimitOutboundFlood). Found by TestSim in ./fuzz.
 func TestLimitOutputHighWaterIgnoresClientRequests(t *testing.T) {
 	const hw = 1 << 10
-	p := limitClient(t, core.Config{Limits: core.Limits{OutputHighWater: hw}})
+	p := limitClient(t, core.Config{Limits: core.Limits{OutputHighWater: hw, MaxQueuedFrames: 5}})
 	c := p.Conn
 	pad := strings.Repeat("p", 200)
 	for i := 0; c.QueuedOutput() < 4*hw; i++ {
