@@ -82,7 +82,6 @@ type Conn struct {
 	role Role
 	now  time.Time // the latest time given to any input or command
 
-
 	// Life cycle.
 	prefaceRead int  // bytes of the client magic matched (server)
 	gotPreface  bool // the peer's first SETTINGS arrived
