@@ -101,8 +101,7 @@ type Conn struct {
 	fieldsLent bool          // an event holds the fields of the block just ended
 
 	// HPACK (RFC 7541) through x/net/http2/hpack.
-	enc     *hpack.Encoder
-	encSink encSink
+	enc     encoder
 	dec     *hpack.Decoder
 	hpk     hpackState
 
@@ -213,8 +212,7 @@ func newConn(now time.Time, role Role, cfg Config) (*Conn, error) {
 	c.resetBucket.init(cfg.Limits.ResetRate, now)
 	c.glitchBucket.init(cfg.Limits.Glitch, now)
 
-	c.enc = hpack.NewEncoder(&c.encSink)
-	c.enc.SetMaxDynamicTableSizeLimit(cfg.MaxEncoderTableSize)
+	c.enc = newEncoder(cfg.MaxEncoderTableSize)
 	c.dec = hpack.NewDecoder(InitialSettings().HeaderTableSize, c.onField)
 	c.dec.SetMaxStringLength(2 * cfg.Limits.MaxHeaderBlockSize)
 

@@ -6,15 +6,6 @@ import (
 	"github.com/h2proto/h2/core/frame"
 )
 
-// encSink is the io.Writer our hpack.Encoder writes into: a byte slice owned
-// by the Conn, so encoding stays in memory and allocation-free once warm.
-type encSink struct{ b []byte }
-
-func (s *encSink) Write(p []byte) (int, error) {
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
 // hpackState carries what the x/net decoder does not enforce by itself: the
 // dynamic table size update that RFC 7541 §4.2 requires at the start of the
 // first field block after the peer acknowledges a smaller

@@ -196,7 +196,7 @@ func (c *Conn) onSettings(f *frame.Frame) {
 		}
 	}
 	if next.HeaderTableSize != c.peer.HeaderTableSize {
-		c.enc.SetMaxDynamicTableSize(min(next.HeaderTableSize, c.cfg.MaxEncoderTableSize))
+		c.enc.setMaxSize(next.HeaderTableSize)
 	}
 	c.peer = next
 	c.queueSettingsAck()

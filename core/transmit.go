@@ -182,17 +182,16 @@ func (c *Conn) sendFrameSize() int {
 // encoded in the order they go on the wire, since the HPACK dynamic table is
 // shared by the connection.
 func (c *Conn) appendFieldBlock(dst []byte, id uint32, status int, fields []HeaderField, cl int64, endStream bool) []byte {
-	c.encSink.b = c.hbuf[:0]
+	block := c.hbuf[:0]
 	if status != 0 {
-		_ = c.enc.WriteField(HeaderField{Name: ":status", Value: statusStrings[status]})
+		block = c.enc.appendField(block, &HeaderField{Name: ":status", Value: statusStrings[status]})
 	}
 	for i := range fields {
-		_ = c.enc.WriteField(fields[i])
+		block = c.enc.appendField(block, &fields[i])
 	}
 	if cl >= 0 {
-		_ = c.enc.WriteField(HeaderField{Name: "content-length", Value: c.lengthString(cl)})
+		block = c.enc.appendField(block, &HeaderField{Name: "content-length", Value: c.lengthString(cl)})
 	}
-	block := c.encSink.b
 	c.hbuf = block[:0]
 	maxLen := c.sendFrameSize()
 	n := min(len(block), maxLen)
