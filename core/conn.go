@@ -101,9 +101,9 @@ type Conn struct {
 	fieldsLent bool          // an event holds the fields of the block just ended
 
 	// HPACK (RFC 7541) through x/net/http2/hpack.
-	enc     encoder
-	dec     *hpack.Decoder
-	hpk     hpackState
+	enc encoder
+	dec *hpack.Decoder
+	hpk hpackState
 
 	// SETTINGS.
 	local          localSettings
