@@ -100,7 +100,7 @@ type Conn struct {
 	hdrs       []HeaderField // decoded fields of the current input; see Event
 	fieldsLent bool          // an event holds the fields of the block just ended
 
-	// HPACK (RFC 7541) through x/net/http2/hpack.
+	// HPACK (RFC 7541): our encoder (hpack_enc.go), x/net's decoder.
 	enc encoder
 	dec *hpack.Decoder
 	hpk hpackState
@@ -361,6 +361,22 @@ func (c *Conn) QueuedOutput() int { return len(c.out) }
 // Limits.MaxQueuedEvents, and once the connection is closing.
 func (c *Conn) WantsInput() bool {
 	return !c.closing && !c.closed && !c.inputBlocked()
+}
+
+// WantsOutput reports whether PollTransmit has work: queued frames, stream
+// content the flow-control windows let go, or a closing connection to
+// take to PhaseClosed. A runtime can run its writer only while it is true.
+func (c *Conn) WantsOutput() bool {
+	if c.closed {
+		return false
+	}
+	if len(c.out) > 0 || c.closing {
+		return true
+	}
+	// writeData stops at a head stream with content while the connection
+	// window is shut; a stream whose own window is shut leaves the queue.
+	h := c.sched.head
+	return h != nil && (c.connOut.avail > 0 || h.buffered() == 0)
 }
 
 func (c *Conn) inputBlocked() bool {

@@ -714,3 +714,59 @@ func TestFlowSendBodyNotAllowed(t *testing.T) {
 		p.want("the 103 only", "HEADERS(1)")
 	})
 }
+
+// TestWantsOutput follows WantsOutput through a connection's life: true
+// with the preface queued, false once written, false again with content
+// held back by a shut window (nothing PollTransmit could send), true when
+// a WINDOW_UPDATE opens it, and true while closing.
+func TestWantsOutput(t *testing.T) {
+	p, err := coretest.NewPair(1, core.Config{InitialWindowSize: 10}, core.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(why string, side *core.Conn, w bool) {
+		t.Helper()
+		if side.WantsOutput() != w {
+			t.Fatalf("%s: WantsOutput() = %v, want %v", why, !w, w)
+		}
+	}
+	want("new client", p.Client, true)
+	want("new server", p.Server, true)
+	p.Drive()
+	want("connected client", p.Client, false)
+	want("connected server", p.Server, false)
+	id, err := p.Client.OpenStream(flowGet, core.StreamOptions{EndStream: true, ManualFlowControl: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want("request queued", p.Client, true)
+	p.Drive()
+	if err := p.Server.SendHeaders(id, flowStatus200, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Server.SendData(id, flowBytes(100), true); err != nil {
+		t.Fatal(err)
+	}
+	want("response queued", p.Server, true)
+	p.Drive()
+	if p.Server.Buffered(id) != 90 {
+		t.Fatalf("buffered %d, want 90 behind the 10-byte window", p.Server.Buffered(id))
+	}
+	want("content behind a shut window", p.Server, false)
+	if err := p.Client.Consume(id, 10); err != nil {
+		t.Fatal(err)
+	}
+	want("WINDOW_UPDATE queued", p.Client, true)
+	if n, err := p.Server.Receive(p.Now, p.Client.PollTransmit(nil)); err != nil || n == 0 {
+		t.Fatalf("the server took %d bytes of WINDOW_UPDATE: %v", n, err)
+	}
+	want("window reopened", p.Server, true)
+	p.Drive()
+	p.Server.Close(p.Now, frame.ErrCodeNo, "")
+	want("closing", p.Server, true)
+	p.Drive()
+	want("closed", p.Server, false)
+	if err := p.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -133,7 +133,11 @@ func (ep *fzEndpoint) settle() {
 			}
 			ep.app.on(&e)
 		}
+		wants := ep.c.WantsOutput()
 		ep.out = ep.c.PollTransmit(ep.out[:0])
+		if len(ep.out) > 0 && !wants {
+			ep.t.Fatalf("WantsOutput was false, then PollTransmit gave %d bytes", len(ep.out))
+		}
 		if len(ep.out) > 0 {
 			moved = true
 			if err := ep.wire.write(ep.out); err != nil {

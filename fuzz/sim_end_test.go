@@ -183,8 +183,11 @@ func (e *simEnd) readChunk() bool {
 func (e *simEnd) transmit() bool {
 	moved := false
 	for !e.closed && len(e.out)-e.woff < e.w.plan.writeBatch {
-		n := len(e.out)
+		n, wants := len(e.out), e.core.WantsOutput()
 		e.out = e.core.PollTransmit(e.out)
+		if len(e.out) > n && !wants {
+			e.fail("WantsOutput was false, then PollTransmit gave %d bytes", len(e.out)-n)
+		}
 		polled := e.drain()
 		if len(e.out) == n && !polled {
 			break

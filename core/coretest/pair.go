@@ -56,6 +56,7 @@ type Pair struct {
 	rng    *rand.Rand
 	flight [2][]byte  // bytes sent by each side, not yet received
 	ev     core.Event // the event being handled (keeps OnEvent allocation-free)
+	broken error      // a contract Step saw broken (see CheckInvariants)
 }
 
 // NewPair creates a client and a server Conn with the given configurations,
@@ -88,7 +89,11 @@ func (p *Pair) Step() bool {
 	moved = p.drainEvents(Server) || moved
 	for _, from := range [...]Side{Client, Server} {
 		src, dst := p.Conn(from), p.Conn(1-from)
+		wants, before := src.WantsOutput(), len(p.flight[from])
 		p.flight[from] = src.PollTransmit(p.flight[from])
+		if !wants && len(p.flight[from]) > before && p.broken == nil {
+			p.broken = fmt.Errorf("%v: WantsOutput was false, then PollTransmit gave %d bytes", from, len(p.flight[from])-before)
+		}
 		moved = p.drainEvents(from) || moved
 		for len(p.flight[from]) > 0 {
 			n := len(p.flight[from])
@@ -197,8 +202,13 @@ func (p *Pair) nextDeadline() (time.Time, bool) {
 	return b, okB
 }
 
-// CheckInvariants runs core's invariant checker on both sides.
+// CheckInvariants runs core's invariant checker on both sides, after
+// reporting any contract Step saw broken: a PollTransmit that gave bytes
+// while WantsOutput said there was nothing to send.
 func (p *Pair) CheckInvariants() error {
+	if p.broken != nil {
+		return p.broken
+	}
 	if err := p.Client.CheckInvariants(); err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
