@@ -54,7 +54,7 @@ type Conn struct {
 	stop    func() bool
 	timerAt time.Time
 
-	wake        chan struct{} // the writer has work (capacity 1)
+	writing     bool          // the writer goroutine runs (see unlock)
 	drained     chan struct{} // the writer wrote (capacity 1); the reader may resume
 	connectedCh chan struct{}
 	stopping    chan struct{} // closed when the writer starts closing the transport
@@ -80,7 +80,6 @@ func newConn(nc net.Conn, c *core.Conn, opts Options, srv *Server) *Conn {
 		core:        c,
 		streams:     make(map[uint32]*Stream),
 		openWait:    make(chan struct{}),
-		wake:        make(chan struct{}, 1),
 		drained:     make(chan struct{}, 1),
 		connectedCh: make(chan struct{}),
 		stopping:    make(chan struct{}),
@@ -91,12 +90,25 @@ func newConn(nc net.Conn, c *core.Conn, opts Options, srv *Server) *Conn {
 	return cn
 }
 
-// start launches the reader and the writer.
+// start launches the reader (see run).
 func (c *Conn) start() {
+	c.kick()
+	go c.readLoop()
+}
+
+// run serves the connection on the calling goroutine, which becomes its
+// reader, and returns when the connection has ended.
+func (c *Conn) run() {
+	c.kick()
+	c.readLoop()
+	<-c.done
+}
+
+// kick sends the connection preface: the writer starts when there is output
+// (see unlock), and the core has its SETTINGS queued from the start.
+func (c *Conn) kick() {
 	c.mu.Lock()
 	c.unlock()
-	go c.readLoop()
-	go c.writeLoop()
 }
 
 // deadlineNow is the time base of the transport's deadlines: the
@@ -112,16 +124,31 @@ func (c *Conn) deadlineNow() time.Time {
 func (c *Conn) now() time.Time { return clockNow(c.clock) }
 
 // unlock finishes a critical section: it dispatches the core's events,
-// wakes the writer and re-arms the timer, then releases c.mu. Every method
-// that touched the core ends with it.
-func (c *Conn) unlock() {
+// re-arms the timer and starts the writer if there is something to write
+// or a callback to deliver, then releases c.mu. Every method that touched
+// the core ends with it, or with unlockDeliver.
+//
+// The writer is a goroutine that lives while there is output and exits
+// when it finds none, so an idle connection parks only its reader (about
+// 3 KiB of stack less per connection than a writer waiting for work).
+func (c *Conn) unlock() { c.release(false) }
+
+// unlockDeliver is unlock for the reader, which delivers the callbacks
+// itself: the writer is not started for them alone.
+func (c *Conn) unlockDeliver() {
+	c.release(true)
+	c.deliver()
+}
+
+func (c *Conn) release(delivers bool) {
 	c.pollEvents()
 	c.rearm()
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if !c.writing && !c.finished && (c.core.WantsOutput() || c.core.Phase() == core.PhaseClosed ||
+		(!delivers && len(c.queue) > 0 && !c.delivering)) {
+		c.writing = true
+		go c.writeLoop()
 	}
+	c.mu.Unlock()
 }
 
 func (c *Conn) pollEvents() {
@@ -183,23 +210,26 @@ func (c *Conn) onTimer() {
 // writer: a peer that does not read cannot make us buffer without bound.
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
-	buf := make([]byte, c.opts.readBufferSize())
+	r := newReadBuffer(c.opts.readBufferSize())
+	defer r.release()
 	for {
+		buf := r.next()
 		n, err := c.nc.Read(buf)
 		if n > 0 && !c.receive(buf[:n]) {
 			// The connection is closing: keep reading only to see the end.
 			if err == nil {
+				r.filled(n)
 				continue
 			}
 		}
+		r.filled(n) // after receive: the core's events borrowed buf
 		if err != nil {
 			if werr := c.writeErr.Load(); werr != nil {
 				err = *werr
 			}
 			c.mu.Lock()
 			c.core.HandleTransportClosed(c.now(), transportErr(err))
-			c.unlock()
-			c.deliver()
+			c.unlockDeliver()
 			return
 		}
 	}
@@ -213,16 +243,14 @@ func (c *Conn) receive(p []byte) bool {
 		m, err := c.core.Receive(c.now(), p)
 		p = p[m:]
 		if err != nil {
-			c.unlock()
-			c.deliver()
+			c.unlockDeliver()
 			return false
 		}
 		if len(p) == 0 {
 			break
 		}
 		// Back-pressure: let the writer drain, then offer the rest.
-		c.unlock()
-		c.deliver()
+		c.unlockDeliver()
 		select {
 		case <-c.drained:
 		case <-c.stopping:
@@ -230,8 +258,7 @@ func (c *Conn) receive(p []byte) bool {
 		}
 		c.mu.Lock()
 	}
-	c.unlock()
-	c.deliver()
+	c.unlockDeliver()
 	return true
 }
 
@@ -246,44 +273,45 @@ func transportErr(err error) error {
 }
 
 // writeLoop writes what the core has to send, coalescing every frame queued
-// since the last write into one write, and closes the transport once the
-// core reaches PhaseClosed.
+// since the last write into one write, until there is nothing left (see
+// unlock), and closes the transport once the core reaches PhaseClosed.
 func (c *Conn) writeLoop() {
-	var buf []byte
+	box := getBuffer(0)
+	defer putBuffer(box)
 	for {
-		select {
-		case <-c.wake:
-		case <-c.done:
-			return
-		}
-		for {
-			c.mu.Lock()
-			buf = c.transmit(buf[:0])
-			closed := c.core.Phase() == core.PhaseClosed
-			c.pollEvents()
-			c.rearm()
+		c.mu.Lock()
+		box.b = c.transmit(box.b[:0])
+		closed := c.core.Phase() == core.PhaseClosed
+		c.pollEvents()
+		c.rearm()
+		if len(box.b) == 0 && !closed {
+			c.writing = false
 			c.mu.Unlock()
 			c.deliver()
-			if len(buf) > 0 && c.writeErr.Load() == nil {
-				if err := c.write(buf); err != nil {
-					c.writeFailed(err)
-				}
-			}
-			select {
-			case c.drained <- struct{}{}:
-			default:
-			}
-			if closed {
-				c.finish()
-				return
-			}
-			if len(buf) < maxWrite {
-				break
+			c.signalDrained()
+			return
+		}
+		c.mu.Unlock()
+		c.deliver()
+		if len(box.b) > 0 && c.writeErr.Load() == nil {
+			if err := c.write(box.b); err != nil {
+				c.writeFailed(err)
 			}
 		}
-		if cap(buf) > 4*maxWrite {
-			buf = nil // do not keep a burst's buffer forever
+		c.signalDrained()
+		if closed {
+			c.finish()
+			return
 		}
+	}
+}
+
+// signalDrained tells a reader waiting for the core's output to shrink
+// (receive) that the writer made progress.
+func (c *Conn) signalDrained() {
+	select {
+	case c.drained <- struct{}{}:
+	default:
 	}
 }
 
@@ -375,13 +403,11 @@ func (c *Conn) deliver() {
 		return
 	}
 	c.delivering = true
-	for len(c.queue) > 0 {
-		d := c.queue[0]
-		c.queue[0] = delivery{}
-		c.queue = c.queue[1:]
-		if len(c.queue) == 0 {
-			c.queue = c.queue[:0:0]
-		}
+	// Callbacks may enqueue more (under c.mu) while one runs: the loop
+	// reads the length afresh, and the array is reused once all have run.
+	for i := 0; i < len(c.queue); i++ {
+		d := c.queue[i]
+		c.queue[i] = delivery{}
 		c.mu.Unlock()
 		if d.start {
 			c.srv.startHandler(d.s)
@@ -390,6 +416,7 @@ func (c *Conn) deliver() {
 		}
 		c.mu.Lock()
 	}
+	c.queue = c.queue[:0]
 	c.delivering = false
 	c.mu.Unlock()
 }

@@ -209,8 +209,7 @@ func (srv *Server) ServeConn(nc net.Conn) error {
 		_ = c.core.GoAway(c.now())
 		c.mu.Unlock()
 	}
-	c.start()
-	<-c.done
+	c.run()
 	return c.Err()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 	"strings"
+	"sync"
 
 	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/core/frame"
@@ -38,7 +39,7 @@ type Stream struct {
 	q         []qitem // events not yet taken, from qhead on
 	qhead     int
 	rbuf      []byte // content of queued EventData
-	partial   int    // bytes of the head EventData already read
+	rbox      *rbufBox
 	handler   func(*Stream, Event)
 	running   bool // a delivery to handler is scheduled or running
 	inHandler bool // handler holds a slice of rbuf
@@ -66,7 +67,7 @@ type Stream struct {
 
 type qitem struct {
 	ev     core.Event // Data is nil; its bytes are rbuf[off:off+n]
-	off, n int
+	off, n int        // a partial Read advances off and shrinks n
 }
 
 func newStream(c *Conn, id uint32, server bool) *Stream {
@@ -140,6 +141,9 @@ func (s *Stream) push(e *core.Event) {
 		if e.Kind == core.EventGoAway {
 			it.ev.Data = []byte(string(e.Data)) // each holder gets its own copy
 		} else {
+			if s.rbuf == nil {
+				s.takeBuffer()
+			}
 			it.off, it.n = len(s.rbuf), len(e.Data)
 			s.rbuf = append(s.rbuf, e.Data...)
 		}
@@ -197,7 +201,6 @@ func (s *Stream) peek() (*qitem, bool) {
 func (s *Stream) pop() {
 	s.q[s.qhead] = qitem{}
 	s.qhead++
-	s.partial = 0
 	s.reclaim()
 }
 
@@ -212,6 +215,9 @@ func (s *Stream) reclaim() {
 	if s.qhead == len(s.q) {
 		s.q, s.qhead = s.q[:0], 0
 		s.rbuf = s.rbuf[:0]
+		if s.terminal {
+			s.recycle()
+		}
 		return
 	}
 	if base := s.q[s.qhead].off; base >= 64<<10 && 2*base >= len(s.rbuf) {
@@ -228,6 +234,43 @@ func (s *Stream) reclaim() {
 		clear(s.q[n:])
 		s.q, s.qhead = s.q[:n], 0
 	}
+}
+
+// Receive buffers are recycled from one stream to the next, so that a
+// stream receiving a large body does not grow a fresh buffer from nothing
+// (about twice the body in allocations, zeroed by the allocator) and the
+// small bodies of steady-state requests cost no allocation.
+var rbufPool sync.Pool // of *rbufBox
+
+// rbufBox carries a buffer through rbufPool without allocating for the
+// conversion to interface; a stream keeps the box its buffer came in.
+type rbufBox struct{ b []byte }
+
+// maxPooledBuffer bounds the buffers kept in rbufPool: a stream whose
+// reader fell far behind (a large window) lets its buffer go.
+const maxPooledBuffer = 4 << 20
+
+// takeBuffer gives the stream a recycled receive buffer, if there is one.
+// c.mu is held.
+func (s *Stream) takeBuffer() {
+	if box, _ := rbufPool.Get().(*rbufBox); box != nil {
+		s.rbox, s.rbuf = box, box.b[:0]
+		box.b = nil
+	}
+}
+
+// recycle gives back the receive buffer of a stream that has no content
+// left queued and will receive none. c.mu is held.
+func (s *Stream) recycle() {
+	if c := cap(s.rbuf); c > 0 && c <= maxPooledBuffer {
+		box := s.rbox
+		if box == nil {
+			box = new(rbufBox)
+		}
+		box.b = s.rbuf[:0]
+		rbufPool.Put(box)
+	}
+	s.rbuf, s.rbox = nil, nil
 }
 
 // SetHandler routes the stream's events to h, first replaying, in order,
@@ -273,18 +316,14 @@ func (s *Stream) DrainEvents() ([]Event, error) {
 		it := s.q[i]
 		ev := it.ev
 		if it.n > 0 {
-			off := it.off
-			if i == s.qhead {
-				off += s.partial
-			}
-			ev.Data = s.rbuf[off : it.off+it.n : it.off+it.n]
+			ev.Data = s.rbuf[it.off : it.off+it.n : it.off+it.n]
 			credit += len(ev.Data)
 		}
 		s.note(&ev)
 		out = append(out, ev)
 	}
 	clear(s.q)
-	s.q, s.qhead, s.partial = s.q[:0], 0, 0
+	s.q, s.qhead = s.q[:0], 0
 	s.rbuf = nil // the returned Data slices own it now
 	if credit > 0 && !s.manual {
 		_ = c.core.Consume(s.id, credit)
@@ -324,7 +363,7 @@ func (s *Stream) runHandler() {
 		}
 		ev := it.ev
 		if it.n > 0 {
-			ev.Data = s.rbuf[it.off+s.partial : it.off+it.n : it.off+it.n]
+			ev.Data = s.rbuf[it.off : it.off+it.n : it.off+it.n]
 		}
 		s.note(&ev)
 		s.inHandler = true

@@ -96,6 +96,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	for {
 		if s.eof && s.nextIsNotData() {
+			if s.rbuf != nil && !s.inHandler {
+				s.recycle() // no content follows the end
+			}
 			c.mu.Unlock()
 			return 0, io.EOF
 		}
@@ -121,11 +124,13 @@ func (s *Stream) Read(p []byte) (int, error) {
 		}
 		switch it.ev.Kind {
 		case core.EventData:
-			n := copy(p, s.rbuf[it.off+s.partial:it.off+it.n])
-			s.partial += n
-			if s.partial == it.n {
+			n := copy(p, s.rbuf[it.off:it.off+it.n])
+			it.off += n
+			if it.n -= n; it.n == 0 {
 				s.note(&it.ev)
 				s.pop()
+			} else {
+				s.reclaim() // the sender may keep appending to this entry
 			}
 			if n > 0 && !s.manual {
 				_ = c.core.Consume(s.id, n)
@@ -149,7 +154,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 // nextIsNotData reports whether no content is left queued. c.mu is held.
 func (s *Stream) nextIsNotData() bool {
 	it, ok := s.peek()
-	return !ok || it.ev.Kind != core.EventData || it.n == s.partial
+	return !ok || it.ev.Kind != core.EventData || it.n == 0
 }
 
 // Trailers returns the trailer fields (RFC 9113 §8.1) once Read has
