@@ -164,6 +164,9 @@ func (c *Conn) Request(ctx context.Context, headers []HeaderField, opts *Request
 			c.unlock()
 			return s, nil
 		}
+		if c.openWait == nil {
+			c.openWait = make(chan struct{})
+		}
 		wait := c.openWait
 		c.mu.Unlock()
 		if !errors.Is(err, core.ErrMaxStreams) {

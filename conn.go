@@ -38,7 +38,7 @@ type Conn struct {
 	goaway    *core.Event // the peer's latest GOAWAY (copied)
 	pings     map[[8]byte]chan time.Duration
 	pingSeq   uint64
-	openWait  chan struct{} // closed and replaced when a stream may open
+	openWait  chan struct{} // made by a waiter; closed (and dropped) when a stream may open
 	connected bool
 	finished  bool
 	err       error
@@ -79,7 +79,6 @@ func newConn(nc net.Conn, c *core.Conn, opts Options, srv *Server) *Conn {
 		srv:         srv,
 		core:        c,
 		streams:     make(map[uint32]*Stream),
-		openWait:    make(chan struct{}),
 		drained:     make(chan struct{}, 1),
 		connectedCh: make(chan struct{}),
 		stopping:    make(chan struct{}),
@@ -380,7 +379,9 @@ func (c *Conn) finish() {
 		close(ch)
 	}
 	c.pings = nil
-	close(c.openWait)
+	if c.openWait != nil {
+		close(c.openWait)
+	}
 	leftover := len(c.queue) > 0
 	c.mu.Unlock()
 	if leftover {
@@ -428,11 +429,11 @@ func (c *Conn) enqueue(d delivery) {
 
 // signalOpen wakes everyone waiting to open a stream. c.mu is held.
 func (c *Conn) signalOpen() {
-	if c.finished {
+	if c.finished || c.openWait == nil {
 		return
 	}
 	close(c.openWait)
-	c.openWait = make(chan struct{})
+	c.openWait = nil
 }
 
 // Done is closed when the connection has ended and its transport is closed.

@@ -24,7 +24,8 @@ func (c *Conn) dispatch(e *core.Event) {
 		}
 		s := newStream(c, e.StreamID, true)
 		s.manual = c.srv.ManualConsume
-		s.req = newRequest(e.Headers)
+		fillRequest(&s.reqVal, e.Headers)
+		s.req = &s.reqVal
 		s.eof = e.EndStream
 		c.streams[e.StreamID] = s
 		c.enqueue(delivery{s: s, start: true})

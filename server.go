@@ -49,8 +49,9 @@ type Request struct {
 // Get returns the value of the first field called name, or "".
 func (r *Request) Get(name string) string { return get(r.Header, name) }
 
-func newRequest(fs []HeaderField) *Request {
-	r := &Request{Header: cloneFields(fs)}
+// fillRequest makes r the request with fields fs (which it copies).
+func fillRequest(r *Request, fs []HeaderField) {
+	*r = Request{Header: cloneFields(fs)}
 	for _, f := range r.Header {
 		switch f.Name {
 		case ":method":
@@ -65,7 +66,6 @@ func newRequest(fs []HeaderField) *Request {
 			r.Protocol = f.Value
 		}
 	}
-	return r
 }
 
 // Server serves HTTP/2 connections with a Handler. Its exported fields must
@@ -343,12 +343,11 @@ func (srv *Server) handlerReturned(s *Stream) {
 		// The core reports nothing more for a released stream (a queued
 		// response still goes out): the stream is over for the runtime.
 		delete(c.streams, s.id)
-		s.terminal = true
 		if !s.sentEnd {
 			// The response was unfinished: the core reset the stream.
 			s.err = &core.StreamError{StreamID: s.id, Code: frame.ErrCodeCancel, Token: "handler_returned"}
 		}
-		close(s.done)
+		s.markTerminal()
 		signal(s.rsig)
 		signal(s.wsig)
 		c.signalOpen()

@@ -47,12 +47,19 @@ type Stream struct {
 	eof       bool // the receive side ended (END_STREAM, trailers)
 	err       error
 	req       *Request
-	resp      *Response
+	resp      *Response // &respVal once the final response is taken
+	respVal   Response
+	reqVal    Request // a server stream's request (req points here)
+	qbuf      [2]qitem // q's first array: most streams queue two events at most
 	infos     []Informational
 	trailers  []HeaderField
-	done      chan struct{}
-	rsig      chan struct{}
-	wsig      chan struct{}
+	// Made on first use (most streams of an inline handler never wait):
+	// done is closed when terminal is set; rsig and wsig (capacity 1)
+	// wake a blocked reader and writer. A signal to a channel not yet
+	// made is lost, so a waiter makes its channel before releasing c.mu.
+	done chan struct{}
+	rsig chan struct{}
+	wsig chan struct{}
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopCtx   func() bool // client: stops the request context's AfterFunc
@@ -71,13 +78,46 @@ type qitem struct {
 }
 
 func newStream(c *Conn, id uint32, server bool) *Stream {
-	return &Stream{
-		c:      c,
-		id:     id,
-		server: server,
-		done:   make(chan struct{}),
-		rsig:   make(chan struct{}, 1),
-		wsig:   make(chan struct{}, 1),
+	s := &Stream{c: c, id: id, server: server}
+	s.q = s.qbuf[:0]
+	return s
+}
+
+// readSignal returns the channel that wakes a blocked reader. c.mu is
+// held.
+func (s *Stream) readSignal() chan struct{} {
+	if s.rsig == nil {
+		s.rsig = make(chan struct{}, 1)
+	}
+	return s.rsig
+}
+
+// writeSignal returns the channel that wakes a blocked writer. c.mu is
+// held.
+func (s *Stream) writeSignal() chan struct{} {
+	if s.wsig == nil {
+		s.wsig = make(chan struct{}, 1)
+	}
+	return s.wsig
+}
+
+// doneChan returns Done's channel. c.mu is held.
+func (s *Stream) doneChan() chan struct{} {
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.terminal {
+			close(s.done)
+		}
+	}
+	return s.done
+}
+
+// markTerminal records that the stream is over: Done's channel closes.
+// c.mu is held.
+func (s *Stream) markTerminal() {
+	s.terminal = true
+	if s.done != nil {
+		close(s.done)
 	}
 }
 
@@ -88,7 +128,11 @@ func (s *Stream) ID() uint32 { return s.id }
 func (s *Stream) Conn() *Conn { return s.c }
 
 // Done is closed when the stream has ended, normally or by a reset.
-func (s *Stream) Done() <-chan struct{} { return s.done }
+func (s *Stream) Done() <-chan struct{} {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.doneChan()
+}
 
 // Err reports why the stream ended: nil while it runs or after a normal
 // end, else a *core.StreamError (a reset) or the connection's error.
@@ -159,7 +203,6 @@ func (s *Stream) push(e *core.Event) {
 // end records the stream's terminal event. c.mu is held.
 func (s *Stream) end(e *core.Event) {
 	s.push(e)
-	s.terminal = true
 	if e.Kind == core.EventStreamReset {
 		if e.Err != nil {
 			s.err = e.Err
@@ -171,20 +214,38 @@ func (s *Stream) end(e *core.Event) {
 		s.stopCtx()
 		s.stopCtx = nil
 	}
-	close(s.done) // before the context, so a waiter woken by it sees the end
+	s.markTerminal() // before the context, so a waiter woken by it sees the end
 	if s.cancel != nil {
 		s.cancel()
 	}
 	signal(s.wsig)
 }
 
+// cloneFields copies a field list the core lent us: the fields in one
+// slice, their names and values in one string (two allocations, not one
+// per string; any field kept keeps the whole block alive).
 func cloneFields(fs []HeaderField) []HeaderField {
 	if fs == nil {
 		return nil
 	}
+	n := 0
+	for i := range fs {
+		n += len(fs[i].Name) + len(fs[i].Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range fs {
+		b.WriteString(fs[i].Name)
+		b.WriteString(fs[i].Value)
+	}
+	all := b.String()
 	out := make([]HeaderField, len(fs))
+	off := 0
 	for i, f := range fs {
-		out[i] = HeaderField{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value), Sensitive: f.Sensitive}
+		name := all[off : off+len(f.Name)]
+		off += len(f.Name)
+		out[i] = HeaderField{Name: name, Value: all[off : off+len(f.Value)], Sensitive: f.Sensitive}
+		off += len(f.Value)
 	}
 	return out
 }
@@ -339,7 +400,8 @@ func (s *Stream) note(e *core.Event) {
 	case core.EventInformational:
 		s.infos = append(s.infos, Informational{Status: e.Status, Header: e.Headers})
 	case core.EventResponse:
-		s.resp = &Response{Status: e.Status, Header: e.Headers, Informational: s.infos}
+		s.respVal = Response{Status: e.Status, Header: e.Headers, Informational: s.infos}
+		s.resp = &s.respVal
 		s.eof = s.eof || e.EndStream
 	case core.EventData:
 		s.eof = s.eof || e.EndStream
@@ -426,10 +488,7 @@ func (s *Stream) Reset(code core.ErrCode) error {
 func (s *Stream) Cancel() error { return s.Reset(frame.ErrCodeCancel) }
 
 func (s *Stream) isOver() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.terminal
 }

@@ -75,9 +75,10 @@ func (s *Stream) Response(ctx context.Context) (*Response, error) {
 			}
 			return nil, err
 		}
+		rsig := s.readSignal()
 		c.mu.Unlock()
 		select {
-		case <-s.rsig:
+		case <-rsig:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -117,8 +118,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 				}
 				return 0, err
 			}
+			rsig := s.readSignal()
 			c.mu.Unlock()
-			<-s.rsig
+			<-rsig
 			c.mu.Lock()
 			continue
 		}

@@ -22,15 +22,15 @@ func (s *Stream) Write(p []byte) (int, error) {
 func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 	total := 0
 	for {
-		n, err := s.TryWrite(p)
+		n, wsig, done, err := s.tryWrite(p)
 		total += n
 		p = p[n:]
 		if !errors.Is(err, core.ErrSendBufferFull) {
 			return total, err
 		}
 		select {
-		case <-s.wsig:
-		case <-s.done:
+		case <-wsig:
+		case <-done:
 		case <-ctx.Done():
 			if !s.isOver() {
 				return total, ctx.Err()
@@ -45,11 +45,22 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 // not all of p it returns core.ErrSendBufferFull with the count taken; the
 // stream signals room again to a blocked Write.
 func (s *Stream) TryWrite(p []byte) (int, error) {
+	n, _, _, err := s.tryWrite(p)
+	return n, err
+}
+
+// tryWrite is TryWrite, also returning, when the buffers are full, the
+// channels a writer waits on: made before c.mu is released, so that no
+// signal is lost.
+func (s *Stream) tryWrite(p []byte) (n int, wsig, done chan struct{}, err error) {
 	c := s.c
 	c.mu.Lock()
-	n, err := c.core.SendData(s.id, p, false)
+	n, err = c.core.SendData(s.id, p, false)
+	if errors.Is(err, core.ErrSendBufferFull) {
+		wsig, done = s.writeSignal(), s.doneChan()
+	}
 	c.unlock()
-	return n, s.sendErr(err)
+	return n, wsig, done, s.sendErr(err)
 }
 
 // sendErr reports the reason a stream that ended refuses commands.
