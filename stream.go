@@ -49,7 +49,7 @@ type Stream struct {
 	req       *Request
 	resp      *Response // &respVal once the final response is taken
 	respVal   Response
-	reqVal    Request // a server stream's request (req points here)
+	reqVal    Request  // a server stream's request (req points here)
 	qbuf      [2]qitem // q's first array: most streams queue two events at most
 	infos     []Informational
 	trailers  []HeaderField
@@ -57,12 +57,12 @@ type Stream struct {
 	// done is closed when terminal is set; rsig and wsig (capacity 1)
 	// wake a blocked reader and writer. A signal to a channel not yet
 	// made is lost, so a waiter makes its channel before releasing c.mu.
-	done chan struct{}
-	rsig chan struct{}
-	wsig chan struct{}
-	ctx       context.Context
-	cancel    context.CancelFunc
-	stopCtx   func() bool // client: stops the request context's AfterFunc
+	done    chan struct{}
+	rsig    chan struct{}
+	wsig    chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopCtx func() bool // client: stops the request context's AfterFunc
 
 	handlerDone bool   // server: the Handler returned (goroutine mode)
 	sentEnd     bool   // our side was ended (END_STREAM or trailers queued)
