@@ -167,15 +167,17 @@ type eventQueue struct {
 	n    int
 }
 
+// The ring's length is a power of two, so positions wrap with a mask
+// rather than a division.
 func (q *eventQueue) push(e Event) {
 	if q.n == len(q.buf) {
 		nb := make([]Event, max(8, 2*len(q.buf)))
 		for i := 0; i < q.n; i++ {
-			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+			nb[i] = *q.at(i)
 		}
 		q.buf, q.head = nb, 0
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = e
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = e
 	q.n++
 }
 
@@ -185,12 +187,12 @@ func (q *eventQueue) pop() (Event, bool) {
 	}
 	e := q.buf[q.head]
 	q.buf[q.head] = Event{} // drop references
-	q.head = (q.head + 1) % len(q.buf)
+	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
 	return e, true
 }
 
 // at returns the i'th queued event, oldest first.
 func (q *eventQueue) at(i int) *Event {
-	return &q.buf[(q.head+i)%len(q.buf)]
+	return &q.buf[(q.head+i)&(len(q.buf)-1)]
 }

@@ -101,7 +101,7 @@ func (e *encoder) appendField(dst []byte, f *HeaderField) []byte {
 // name, else 0. Dynamic indices follow the 61 static ones (RFC 7541 §2.3.3).
 func (e *encoder) search(name, value string) (idx uint32, full bool) {
 	for i := 0; i < e.n; i++ {
-		ent := &e.ring[(e.first+e.n-1-i)%len(e.ring)]
+		ent := &e.ring[(e.first+e.n-1-i)&(len(e.ring)-1)]
 		if ent.name != name {
 			continue
 		}
@@ -148,7 +148,7 @@ func (e *encoder) add(name, value string) {
 	if e.n == len(e.ring) {
 		e.grow()
 	}
-	e.ring[(e.first+e.n)%len(e.ring)] = encEntry{name, value}
+	e.ring[(e.first+e.n)&(len(e.ring)-1)] = encEntry{name, value}
 	e.n++
 	e.size += sz
 }
@@ -159,17 +159,18 @@ func (e *encoder) evict(room uint32) {
 		old := &e.ring[e.first]
 		e.size -= uint32(len(old.name) + len(old.value) + 32)
 		*old = encEntry{}
-		e.first = (e.first + 1) % len(e.ring)
+		e.first = (e.first + 1) & (len(e.ring) - 1)
 		e.n--
 	}
 }
 
 // grow doubles the ring, which the table's byte bound keeps small: at most
-// max/32 entries.
+// max/32 entries. Its length is a power of two, so positions wrap with a
+// mask.
 func (e *encoder) grow() {
 	ring := make([]encEntry, max(8, 2*len(e.ring)))
 	for i := 0; i < e.n; i++ {
-		ring[i] = e.ring[(e.first+i)%len(e.ring)]
+		ring[i] = e.ring[(e.first+i)&(len(e.ring)-1)]
 	}
 	e.ring, e.first = ring, 0
 }

@@ -2,12 +2,12 @@ package frame
 
 // parseContinuation parses a CONTINUATION frame (RFC 9113 §6.10). Whether a
 // CONTINUATION is expected at all is connection state, checked by the core.
-func parseContinuation(f Frame, payload []byte) (Frame, error) {
+func parseContinuation(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
-		return f, ErrContStream0
+		return ErrContStream0
 	}
 	f.Data = payload
-	return f, nil
+	return nil
 }
 
 // AppendContinuation appends a CONTINUATION frame (RFC 9113 §6.10).

@@ -1,21 +1,21 @@
 package frame
 
 // parseData parses a DATA frame (RFC 9113 §6.1).
-func parseData(f Frame, payload []byte) (Frame, error) {
+func parseData(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
 		// "If a DATA frame is received whose Stream Identifier field is 0x00,
 		// the recipient MUST respond with a connection error of type
 		// PROTOCOL_ERROR."
-		return f, ErrDataStream0
+		return ErrDataStream0
 	}
 	if f.Flags.Has(FlagDataPadded) {
 		var err error
-		if payload, err = splitPadding(&f, payload, ErrDataPadShort, ErrDataPadTooLong); err != nil {
-			return f, err
+		if payload, err = splitPadding(f, payload, ErrDataPadShort, ErrDataPadTooLong); err != nil {
+			return err
 		}
 	}
 	f.Data = payload
-	return f, nil
+	return nil
 }
 
 // AppendData appends a DATA frame carrying data (RFC 9113 §6.1). The caller

@@ -59,26 +59,6 @@ func (f *Frame) IsAck() bool {
 	return (f.Type == TypeSettings || f.Type == TypePing) && f.Flags.Has(FlagSettingsAck)
 }
 
-// A parser decodes the payload of one frame type. It takes and returns the
-// frame by value so that the indirect call through the table does not make
-// the frame escape to the heap.
-type parser func(f Frame, payload []byte) (Frame, error)
-
-// parsers is the parser table, indexed by frame type. Types beyond the table
-// are unknown and parsed by parseUnknown.
-var parsers = [...]parser{
-	TypeData:         parseData,
-	TypeHeaders:      parseHeaders,
-	TypePriority:     parsePriority,
-	TypeRSTStream:    parseRSTStream,
-	TypeSettings:     parseSettings,
-	TypePushPromise:  parsePushPromise,
-	TypePing:         parsePing,
-	TypeGoAway:       parseGoAway,
-	TypeWindowUpdate: parseWindowUpdate,
-	TypeContinuation: parseContinuation,
-}
-
 // Parse parses the frame at the start of p. It returns the frame, the number
 // of bytes it occupies (HeaderLen plus its payload length) and an error:
 // ErrNeedMore when p holds less than one whole frame, ErrFrameTooLarge as soon
@@ -103,10 +83,32 @@ func Parse(p []byte, maxFrameSize uint32) (f Frame, n int, err error) {
 	}
 	f.Header = h
 	payload := p[HeaderLen:n:n]
-	if h.Type.Known() {
-		f, err = parsers[h.Type](f, payload)
-	} else {
-		f.Data = payload
+	// A switch of direct calls, not a table of functions: the frame is
+	// passed by pointer without escaping to the heap, and nothing is
+	// copied in and out.
+	switch h.Type {
+	case TypeData:
+		err = parseData(&f, payload)
+	case TypeHeaders:
+		err = parseHeaders(&f, payload)
+	case TypePriority:
+		err = parsePriority(&f, payload)
+	case TypeRSTStream:
+		err = parseRSTStream(&f, payload)
+	case TypeSettings:
+		err = parseSettings(&f, payload)
+	case TypePushPromise:
+		err = parsePushPromise(&f, payload)
+	case TypePing:
+		err = parsePing(&f, payload)
+	case TypeGoAway:
+		err = parseGoAway(&f, payload)
+	case TypeWindowUpdate:
+		err = parseWindowUpdate(&f, payload)
+	case TypeContinuation:
+		err = parseContinuation(&f, payload)
+	default:
+		f.Data = payload // unknown types are ignored (RFC 9113 §5.5)
 	}
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Stream {

@@ -1,17 +1,17 @@
 package frame
 
 // parseGoAway parses a GOAWAY frame (RFC 9113 §6.8).
-func parseGoAway(f Frame, payload []byte) (Frame, error) {
+func parseGoAway(f *Frame, payload []byte) error {
 	if f.StreamID != 0 {
-		return f, ErrGoAwayStream
+		return ErrGoAwayStream
 	}
 	if len(payload) < 8 {
-		return f, ErrGoAwayShort
+		return ErrGoAwayShort
 	}
 	f.LastStreamID = readUint32(payload) & MaxStreamID
 	f.ErrCode = ErrCode(readUint32(payload[4:]))
 	f.Data = payload[8:]
-	return f, nil
+	return nil
 }
 
 // AppendGoAway appends a GOAWAY frame (RFC 9113 §6.8) with optional debug

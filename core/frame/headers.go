@@ -1,23 +1,23 @@
 package frame
 
 // parseHeaders parses a HEADERS frame (RFC 9113 §6.2).
-func parseHeaders(f Frame, payload []byte) (Frame, error) {
+func parseHeaders(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
-		return f, ErrHeadersStream0
+		return ErrHeadersStream0
 	}
 	if f.Flags.Has(FlagHeadersPadded) {
 		var err error
-		if payload, err = splitPadding(&f, payload, ErrHeadersShort, ErrHeadersPadLong); err != nil {
-			return f, err
+		if payload, err = splitPadding(f, payload, ErrHeadersShort, ErrHeadersPadLong); err != nil {
+			return err
 		}
 	}
 	if f.Flags.Has(FlagHeadersPriority) {
 		if len(payload) < 5 {
 			if len(payload)+int(f.PadLength) >= 5 {
 				// The priority fields overlap the padding.
-				return f, ErrHeadersPadLong
+				return ErrHeadersPadLong
 			}
-			return f, ErrHeadersShort
+			return ErrHeadersShort
 		}
 		f.HasPriority = true
 		f.Priority = parsePriorityFields(payload)
@@ -26,11 +26,11 @@ func parseHeaders(f Frame, payload []byte) (Frame, error) {
 		if f.Priority.StreamDep == f.StreamID {
 			// "A stream cannot depend on itself. An endpoint MUST treat this
 			// as a stream error of type PROTOCOL_ERROR."
-			return f, ErrHeadersSelfDep
+			return ErrHeadersSelfDep
 		}
 	}
 	f.Data = payload
-	return f, nil
+	return nil
 }
 
 // HeadersParam describes a HEADERS frame to encode.

@@ -1,15 +1,15 @@
 package frame
 
 // parsePing parses a PING frame (RFC 9113 §6.7).
-func parsePing(f Frame, payload []byte) (Frame, error) {
+func parsePing(f *Frame, payload []byte) error {
 	if len(payload) != 8 {
-		return f, ErrPingLength
+		return ErrPingLength
 	}
 	if f.StreamID != 0 {
-		return f, ErrPingStream
+		return ErrPingStream
 	}
 	copy(f.PingData[:], payload)
-	return f, nil
+	return nil
 }
 
 // AppendPing appends a PING frame with the given opaque data (RFC 9113 §6.7).

@@ -2,21 +2,21 @@ package frame
 
 // parsePriority parses a PRIORITY frame (RFC 9113 §6.3). Its semantics are
 // deprecated; the core parses and otherwise ignores it.
-func parsePriority(f Frame, payload []byte) (Frame, error) {
+func parsePriority(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
-		return f, ErrPriorityStream0
+		return ErrPriorityStream0
 	}
 	if len(payload) != 5 {
 		// "A PRIORITY frame with a length other than 5 octets MUST be treated
 		// as a stream error of type FRAME_SIZE_ERROR."
-		return f, ErrPriorityLength
+		return ErrPriorityLength
 	}
 	f.HasPriority = true
 	f.Priority = parsePriorityFields(payload)
 	if f.Priority.StreamDep == f.StreamID {
-		return f, ErrPrioritySelfDep
+		return ErrPrioritySelfDep
 	}
-	return f, nil
+	return nil
 }
 
 func parsePriorityFields(p []byte) Priority {

@@ -3,26 +3,26 @@ package frame
 // parsePushPromise parses a PUSH_PROMISE frame (RFC 9113 §6.6). h2proto never
 // enables push; the core rejects these frames, but it parses them so that the
 // error it reports is the right one.
-func parsePushPromise(f Frame, payload []byte) (Frame, error) {
+func parsePushPromise(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
-		return f, ErrPushStream0
+		return ErrPushStream0
 	}
 	if f.Flags.Has(FlagPushPromisePadded) {
 		var err error
-		if payload, err = splitPadding(&f, payload, ErrPushShort, ErrPushPadLong); err != nil {
-			return f, err
+		if payload, err = splitPadding(f, payload, ErrPushShort, ErrPushPadLong); err != nil {
+			return err
 		}
 	}
 	if len(payload) < 4 {
 		if len(payload)+int(f.PadLength) >= 4 {
 			// The promised stream ID overlaps the padding.
-			return f, ErrPushPadLong
+			return ErrPushPadLong
 		}
-		return f, ErrPushShort
+		return ErrPushShort
 	}
 	f.PromisedID = readUint32(payload) & MaxStreamID
 	f.Data = payload[4:]
-	return f, nil
+	return nil
 }
 
 // PushPromiseParam describes a PUSH_PROMISE frame to encode.

@@ -73,24 +73,24 @@ func (s Setting) Valid() error {
 
 // parseSettings parses a SETTINGS frame (RFC 9113 §6.5). Setting values are
 // not checked here; see Setting.Valid.
-func parseSettings(f Frame, payload []byte) (Frame, error) {
+func parseSettings(f *Frame, payload []byte) error {
 	if f.StreamID != 0 {
-		return f, ErrSettingsStream
+		return ErrSettingsStream
 	}
 	if f.Flags.Has(FlagSettingsAck) {
 		if len(payload) != 0 {
 			// "Receipt of a SETTINGS frame with the ACK flag set and a length
 			// field value other than 0 MUST be treated as a connection error
 			// of type FRAME_SIZE_ERROR."
-			return f, ErrSettingsAckLen
+			return ErrSettingsAckLen
 		}
-		return f, nil
+		return nil
 	}
 	if len(payload)%6 != 0 {
-		return f, ErrSettingsLength
+		return ErrSettingsLength
 	}
 	f.settings = payload
-	return f, nil
+	return nil
 }
 
 // NumSettings returns the number of parameters in a SETTINGS frame.

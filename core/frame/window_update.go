@@ -1,11 +1,11 @@
 package frame
 
 // parseWindowUpdate parses a WINDOW_UPDATE frame (RFC 9113 §6.9).
-func parseWindowUpdate(f Frame, payload []byte) (Frame, error) {
+func parseWindowUpdate(f *Frame, payload []byte) error {
 	if len(payload) != 4 {
 		// "A WINDOW_UPDATE frame with a length other than 4 octets MUST be
 		// treated as a connection error of type FRAME_SIZE_ERROR."
-		return f, ErrWindowLength
+		return ErrWindowLength
 	}
 	f.Increment = readUint32(payload) & MaxWindowSize
 	if f.Increment == 0 {
@@ -14,11 +14,11 @@ func parseWindowUpdate(f Frame, payload []byte) (Frame, error) {
 		// PROTOCOL_ERROR; errors on the connection flow-control window MUST
 		// be treated as a connection error."
 		if f.StreamID == 0 {
-			return f, ErrWindowZeroConn
+			return ErrWindowZeroConn
 		}
-		return f, ErrWindowZero
+		return ErrWindowZero
 	}
-	return f, nil
+	return nil
 }
 
 // AppendWindowUpdate appends a WINDOW_UPDATE frame (RFC 9113 §6.9).
