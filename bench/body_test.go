@@ -49,21 +49,21 @@ var (
 // 100 MiB is skipped under -short.
 func BenchmarkBody(b *testing.B) {
 	for _, size := range []int{1 << 20, 100 << 20} {
-		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
+		b.Run(fmt.Sprintf("size=%dMiB", size>>20), func(b *testing.B) {
 			if size > 1<<20 && testing.Short() {
 				b.Skip("-short")
 			}
-			b.Run("core", func(b *testing.B) {
-				b.Run("h2proto", func(b *testing.B) { benchBodyCore(b, size) })
-				b.Run("nethttp", func(b *testing.B) { benchBodyNetHTTP(b, inMemory, size) })
+			b.Run("via=core", func(b *testing.B) {
+				b.Run("impl=h2proto", func(b *testing.B) { benchBodyCore(b, size) })
+				b.Run("impl=nethttp", func(b *testing.B) { benchBodyNetHTTP(b, inMemory, size) })
 			})
 			for _, bn := range []struct {
 				name string
 				net  benchNet
 			}{{"memory", inMemory}, {"loopback", loopback}} {
-				b.Run(bn.name, func(b *testing.B) {
-					b.Run("h2proto", func(b *testing.B) { benchBodyRuntime(b, bn.net, size) })
-					b.Run("nethttp", func(b *testing.B) { benchBodyNetHTTP(b, bn.net, size) })
+				b.Run("via="+bn.name, func(b *testing.B) {
+					b.Run("impl=h2proto", func(b *testing.B) { benchBodyRuntime(b, bn.net, size) })
+					b.Run("impl=nethttp", func(b *testing.B) { benchBodyNetHTTP(b, bn.net, size) })
 				})
 			}
 		})

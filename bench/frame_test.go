@@ -38,7 +38,7 @@ func headersStream(count int) []byte {
 // benchParse parses every frame of stream, once per iteration, with
 // h2proto's frame.Parse and with x/net's http2.Framer.
 func benchParse(b *testing.B, stream []byte, count int, want frame.Type) {
-	b.Run("h2proto", func(b *testing.B) {
+	b.Run("impl=h2proto", func(b *testing.B) {
 		b.SetBytes(int64(len(stream)))
 		b.ReportAllocs()
 		for b.Loop() {
@@ -52,7 +52,7 @@ func benchParse(b *testing.B, stream []byte, count int, want frame.Type) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*count), "ns/frame")
 	})
-	b.Run("xnet", func(b *testing.B) {
+	b.Run("impl=xnet", func(b *testing.B) {
 		r := bytes.NewReader(stream)
 		fr := http2.NewFramer(nil, r)
 		fr.SetReuseFrames() // x/net's own fast path: no allocation per frame

@@ -17,7 +17,7 @@ import (
 // wake-ups and the runtimes' locking, so it is the latency a user sees on
 // an idle machine.
 func BenchmarkLoopbackGET(b *testing.B) {
-	b.Run("h2proto", func(b *testing.B) {
+	b.Run("impl=h2proto", func(b *testing.B) {
 		c, fields := startHelloH2proto(b)
 		ctx, buf := benchCtx(b), make([]byte, 512)
 		once := func() {
@@ -28,7 +28,7 @@ func BenchmarkLoopbackGET(b *testing.B) {
 		}
 		benchLoop(b, once)
 	})
-	b.Run("nethttp", func(b *testing.B) {
+	b.Run("impl=nethttp", func(b *testing.B) {
 		client := startHelloNetHTTP(b)
 		req, buf := newGET(b, benchCtx(b), "/"), make([]byte, 512)
 		once := func() {
@@ -46,7 +46,7 @@ func BenchmarkLoopbackGET(b *testing.B) {
 // goroutines, or GOMAXPROCS if more): the multiplexing case, where the
 // runtimes' locking and their coalescing of writes matter.
 func BenchmarkLoopbackGETParallel(b *testing.B) {
-	b.Run("h2proto", func(b *testing.B) {
+	b.Run("impl=h2proto", func(b *testing.B) {
 		c, fields := startHelloH2proto(b)
 		ctx := benchCtx(b)
 		benchParallel(b, func() func() error {
@@ -57,7 +57,7 @@ func BenchmarkLoopbackGETParallel(b *testing.B) {
 			}
 		})
 	})
-	b.Run("nethttp", func(b *testing.B) {
+	b.Run("impl=nethttp", func(b *testing.B) {
 		client := startHelloNetHTTP(b)
 		req := newGET(b, benchCtx(b), "/")
 		benchParallel(b, func() func() error {

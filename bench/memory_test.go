@@ -60,15 +60,15 @@ import (
 //   - "h2proto-client": h2.NewClientConn over a pipe whose other end a
 //     raw server answers, pipe cost subtracted.
 func BenchmarkIdleConnMemory(b *testing.B) {
-	b.Run("core", benchIdleCore(core.RoleServer))
-	b.Run("core-client", benchIdleCore(core.RoleClient))
-	b.Run("h2proto", benchIdleServer(func(b *testing.B) memServer {
+	b.Run("impl=core", benchIdleCore(core.RoleServer))
+	b.Run("impl=core-client", benchIdleCore(core.RoleClient))
+	b.Run("impl=h2proto", benchIdleServer(func(b *testing.B) memServer {
 		return memStartH2proto(b, h2.HandlerFunc(func(*h2.Stream) {}))
 	}))
-	b.Run("nethttp", benchIdleServer(func(b *testing.B) memServer {
+	b.Run("impl=nethttp", benchIdleServer(func(b *testing.B) memServer {
 		return memStartNetHTTP(b, http.NotFoundHandler())
 	}))
-	b.Run("h2proto-client", benchIdleClient)
+	b.Run("impl=h2proto-client", benchIdleClient)
 }
 
 // BenchmarkOpenStreamMemory is what an open stream holds — a request
@@ -89,15 +89,15 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 //     until released, one goroutine per request in both (h2proto's default,
 //     not Server.Inline), a rawPeer writing the HEADERS.
 func BenchmarkOpenStreamMemory(b *testing.B) {
-	b.Run("core", benchStreamsCoreServer)
-	b.Run("core-client", benchStreamsCoreClient)
-	b.Run("h2proto", benchStreamsServer(func(b *testing.B, started *atomic.Int64, release chan struct{}) memServer {
+	b.Run("impl=core", benchStreamsCoreServer)
+	b.Run("impl=core-client", benchStreamsCoreClient)
+	b.Run("impl=h2proto", benchStreamsServer(func(b *testing.B, started *atomic.Int64, release chan struct{}) memServer {
 		return memStartH2proto(b, h2.HandlerFunc(func(*h2.Stream) {
 			started.Add(1)
 			<-release
 		}))
 	}))
-	b.Run("nethttp", benchStreamsServer(func(b *testing.B, started *atomic.Int64, release chan struct{}) memServer {
+	b.Run("impl=nethttp", benchStreamsServer(func(b *testing.B, started *atomic.Int64, release chan struct{}) memServer {
 		return memStartNetHTTP(b, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 			started.Add(1)
 			<-release

@@ -29,8 +29,8 @@ var helloBody = []byte("hello, world\n")
 // net/http figure includes its goroutines and the pipe; the h2proto one is
 // both cores' CPU, which is what a runtime adds its I/O to.
 func BenchmarkRoundTripGET(b *testing.B) {
-	b.Run("h2proto", benchRoundTripCore)
-	b.Run("nethttp", benchRoundTripNetHTTP)
+	b.Run("impl=h2proto", benchRoundTripCore)
+	b.Run("impl=nethttp", benchRoundTripNetHTTP)
 }
 
 func benchRoundTripCore(b *testing.B) {

@@ -124,9 +124,9 @@ func hpackBlocks() (cold, warm []byte) {
 // BenchmarkHPACKEncode encodes the request's field block.
 func BenchmarkHPACKEncode(b *testing.B) {
 	for _, cold := range []bool{true, false} {
-		name := map[bool]string{true: "cold", false: "warm"}[cold]
+		name := map[bool]string{true: "table=cold", false: "table=warm"}[cold]
 		b.Run(name, func(b *testing.B) {
-			b.Run("h2proto", func(b *testing.B) {
+			b.Run("impl=h2proto", func(b *testing.B) {
 				c := hpackConn(b, RoleClient)
 				// A copy of a new connection's encoder (a value): an empty
 				// table. benchEncode fails if restoring it did not reset.
@@ -144,7 +144,7 @@ func BenchmarkHPACKEncode(b *testing.B) {
 					return f.Data
 				})
 			})
-			b.Run("xnet", func(b *testing.B) {
+			b.Run("impl=xnet", func(b *testing.B) {
 				e := newXnetEncoder()
 				benchEncode(b, cold, func() []byte {
 					if cold {
@@ -183,15 +183,15 @@ func benchEncode(b *testing.B, cold bool, encode func() []byte) {
 // request's block (all indexed) with a decoder that has seen the first.
 func BenchmarkHPACKDecode(b *testing.B) {
 	cold, warm := hpackBlocks()
-	b.Run("cold", func(b *testing.B) {
-		b.Run("h2proto", func(b *testing.B) {
+	b.Run("table=cold", func(b *testing.B) {
+		b.Run("impl=h2proto", func(b *testing.B) {
 			c := hpackConn(b, RoleServer)
 			benchDecode(b, func() ([]HeaderField, error) {
 				freshDecoder(c)
 				return decodeBlock(c, cold), c.Err()
 			})
 		})
-		b.Run("xnet", func(b *testing.B) {
+		b.Run("impl=xnet", func(b *testing.B) {
 			d := newXnetDecoder()
 			benchDecode(b, func() ([]HeaderField, error) {
 				d.fresh()
@@ -199,8 +199,8 @@ func BenchmarkHPACKDecode(b *testing.B) {
 			})
 		})
 	})
-	b.Run("warm", func(b *testing.B) {
-		b.Run("h2proto", func(b *testing.B) {
+	b.Run("table=warm", func(b *testing.B) {
+		b.Run("impl=h2proto", func(b *testing.B) {
 			c := hpackConn(b, RoleServer)
 			decodeBlock(c, cold)
 			clear(c.hdrs[:cap(c.hdrs)]) // so the check below sees the warm block's fields
@@ -208,7 +208,7 @@ func BenchmarkHPACKDecode(b *testing.B) {
 				return decodeBlock(c, warm), c.Err()
 			})
 		})
-		b.Run("xnet", func(b *testing.B) {
+		b.Run("impl=xnet", func(b *testing.B) {
 			d := newXnetDecoder()
 			if _, err := d.decode(cold); err != nil {
 				b.Fatal(err)
