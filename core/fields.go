@@ -74,12 +74,31 @@ var nameChars = func() (t [256]bool) {
 // and LF (RFC 9113 §8.2.1).
 var badValueChars = [256]byte{0: 1, '\r': 1, '\n': 1}
 
+// nameOK is nameChars as bytes, for checkName's branch-free loop.
+var nameOK = func() (t [256]byte) {
+	for i, ok := range nameChars {
+		if ok {
+			t[i] = 1
+		}
+	}
+	return t
+}()
+
 // checkName reports a field name that is empty, has uppercase letters or a
 // byte outside tchar (RFC 9113 §8.2.1). Pseudo-header names are checked by
 // the callers.
 func checkName(name string) *frame.Error {
 	if name == "" {
 		return ruleEmptyName
+	}
+	// The common case, a valid name, costs one table load per byte and
+	// one branch; only a bad name is looked at again to say why.
+	var ok byte = 1
+	for i := 0; i < len(name); i++ {
+		ok &= nameOK[name[i]]
+	}
+	if ok == 1 {
+		return nil
 	}
 	for i := 0; i < len(name); i++ {
 		if !nameChars[name[i]] {

@@ -108,7 +108,9 @@ func (c *Conn) advance(now time.Time) {
 	if now.After(c.now) {
 		c.now = now
 	}
-	c.resets.stamp(c.now.Add(c.cfg.Timeouts.ResetGrace)) // resets made by commands since the last input
+	if c.resets.undated > 0 { // resets made by commands since the last input
+		c.resets.stamp(c.now.Add(c.cfg.Timeouts.ResetGrace))
+	}
 	for i := 0; i < c.events.n; i++ {
 		e := c.events.at(i)
 		if e.Headers != nil {

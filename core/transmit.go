@@ -182,21 +182,41 @@ func (c *Conn) sendFrameSize() int {
 // encoded in the order they go on the wire, since the HPACK dynamic table is
 // shared by the connection.
 func (c *Conn) appendFieldBlock(dst []byte, id uint32, status int, fields []HeaderField, cl int64, endStream bool) []byte {
-	block := c.hbuf[:0]
+	// The block is encoded in place, after room for the HEADERS frame
+	// header, which is filled in once the block's length is known: no
+	// copy for the common block that fits in one frame.
+	start := len(dst)
+	dst = append(dst, make([]byte, frame.HeaderLen)...)
 	if status != 0 {
-		block = c.enc.appendField(block, &HeaderField{Name: ":status", Value: statusStrings[status]})
+		dst = c.enc.appendField(dst, &HeaderField{Name: ":status", Value: statusStrings[status]})
 	}
 	for i := range fields {
-		block = c.enc.appendField(block, &fields[i])
+		dst = c.enc.appendField(dst, &fields[i])
 	}
 	if cl >= 0 {
-		block = c.enc.appendField(block, &HeaderField{Name: "content-length", Value: c.lengthString(cl)})
+		dst = c.enc.appendField(dst, &HeaderField{Name: "content-length", Value: c.lengthString(cl)})
 	}
-	c.hbuf = block[:0]
+	blockLen := len(dst) - start - frame.HeaderLen
 	maxLen := c.sendFrameSize()
-	n := min(len(block), maxLen)
+	if blockLen <= maxLen {
+		flags := frame.FlagHeadersEndHeaders
+		if endStream {
+			flags |= frame.FlagHeadersEndStream
+		}
+		// Appending to a zero-length slice of the reserved room writes
+		// the header in place.
+		frame.AppendHeader(dst[start:start], frame.Header{Length: uint32(blockLen),
+			Type: frame.TypeHeaders, Flags: flags, StreamID: id})
+		return dst
+	}
+	// Too long for one frame: HEADERS and CONTINUATION frames (RFC 9113
+	// §4.3), from a copy of the block.
+	block := append(c.hbuf[:0], dst[start+frame.HeaderLen:]...)
+	c.hbuf = block[:0]
+	dst = dst[:start]
+	n := maxLen
 	dst = frame.AppendHeaders(dst, frame.HeadersParam{StreamID: id, Fragment: block[:n],
-		EndStream: endStream, EndHeaders: n == len(block)})
+		EndStream: endStream, EndHeaders: false})
 	for rest := block[n:]; len(rest) > 0; rest = rest[n:] {
 		n = min(len(rest), maxLen)
 		dst = frame.AppendContinuation(dst, id, n == len(rest), rest[:n])
