@@ -47,8 +47,11 @@ type Options struct {
 	// ErrConnectionLost). Zero means 30 s; negative disables it.
 	WriteTimeout time.Duration
 
-	// ReadBufferSize is the size of the buffer the reader hands to the core.
-	// Zero means 32 KiB.
+	// ReadBufferSize is the size of the buffer the reader hands to the core
+	// while reads are large. An idle connection, or one whose reads are
+	// small, holds only a 2 KiB buffer; a read that fills it borrows one of
+	// this size from a pool shared by all connections until reads are
+	// small again. Zero means 32 KiB.
 	ReadBufferSize int
 
 	// MaxInformational caps the interim (1xx) responses a client accepts
