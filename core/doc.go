@@ -1,6 +1,6 @@
-// Package core is h2proto's HTTP/2 protocol core (RFC 9113, with HPACK from
-// RFC 7541 through golang.org/x/net/http2/hpack): a deterministic state
-// machine with no I/O. Bytes, commands and the current time go in; bytes,
+// Package core is h2proto's HTTP/2 protocol core (RFC 9113, with RFC 7541
+// HPACK: its own encoder, golang.org/x/net/http2/hpack's decoder): a
+// deterministic state machine with no I/O. Bytes, commands and the current time go in; bytes,
 // events and the next deadline come out. It starts no goroutines, takes no
 // locks, reads no clock and keeps no global mutable state, so the same
 // inputs always give the same outputs — which is what makes simulation,
