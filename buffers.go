@@ -6,33 +6,45 @@ import "sync"
 // holds only a small read buffer, and a busy one borrows large buffers for
 // as long as it is busy.
 
-// buffer carries a byte slice through bufPool without allocating for the
-// conversion to interface.
+// buffer carries a byte slice through a bufferPool without allocating for
+// the conversion to interface; its holder keeps the box with the slice.
 type buffer struct{ b []byte }
 
-var bufPool sync.Pool // of *buffer
+// A bufferPool recycles buffers of at most max bytes of capacity: a
+// burst's larger buffer is let go rather than kept for everyone.
+type bufferPool struct {
+	p   sync.Pool // of *buffer
+	max int
+}
 
-// maxPooled bounds the buffers kept in bufPool: a burst's larger buffer is
-// let go rather than kept for everyone (see maxWrite).
-const maxPooled = 1 << 20
+var (
+	// transportBuffers are the readers' large buffers and the writers'.
+	transportBuffers = bufferPool{max: 1 << 20}
+	// streamBuffers are streams' receive buffers (Stream.rbuf), recycled
+	// from one stream to the next, so that a stream receiving a large body
+	// does not grow a fresh buffer from nothing (about twice the body in
+	// allocations, zeroed by the allocator) and the small bodies of
+	// steady-state requests cost no allocation. A stream whose reader fell
+	// far behind a large window lets its buffer go.
+	streamBuffers = bufferPool{max: 4 << 20}
+)
 
-// getBuffer returns a pooled buffer of capacity at least size, empty.
-func getBuffer(size int) *buffer {
-	if bf, _ := bufPool.Get().(*buffer); bf != nil {
-		if cap(bf.b) >= size {
-			bf.b = bf.b[:0]
-			return bf
-		}
+// get returns a pooled buffer of capacity at least size, empty.
+func (p *bufferPool) get(size int) *buffer {
+	if bf, _ := p.p.Get().(*buffer); bf != nil && cap(bf.b) >= size {
+		bf.b = bf.b[:0]
+		return bf
 	}
 	return &buffer{b: make([]byte, 0, size)}
 }
 
-func putBuffer(bf *buffer) {
-	if cap(bf.b) > maxPooled {
-		bf.b = nil
+// put gives bf back; its holder no longer uses it or its bytes.
+func (p *bufferPool) put(bf *buffer) {
+	if cap(bf.b) > p.max {
+		return
 	}
 	bf.b = bf.b[:0]
-	bufPool.Put(bf)
+	p.p.Put(bf)
 }
 
 // idleReadSize is the read buffer of a connection whose reads are small.
@@ -61,7 +73,7 @@ func (r *readBuffer) next() []byte { return r.cur }
 func (r *readBuffer) filled(n int) {
 	switch {
 	case r.large == nil && n == len(r.small) && r.size > len(r.small):
-		r.large = getBuffer(r.size)
+		r.large = transportBuffers.get(r.size)
 		r.cur = r.large.b[:r.size]
 	case r.large != nil && n <= len(r.small):
 		r.release()
@@ -71,7 +83,7 @@ func (r *readBuffer) filled(n int) {
 // release returns the large buffer, if any, to the pool.
 func (r *readBuffer) release() {
 	if r.large != nil {
-		putBuffer(r.large)
+		transportBuffers.put(r.large)
 		r.large = nil
 		r.cur = r.small
 	}

@@ -275,8 +275,8 @@ func transportErr(err error) error {
 // since the last write into one write, until there is nothing left (see
 // unlock), and closes the transport once the core reaches PhaseClosed.
 func (c *Conn) writeLoop() {
-	box := getBuffer(0)
-	defer putBuffer(box)
+	box := transportBuffers.get(0)
+	defer transportBuffers.put(box)
 	for {
 		c.mu.Lock()
 		box.b = c.transmit(box.b[:0])

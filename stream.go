@@ -4,7 +4,6 @@ import (
 	"context"
 	"log"
 	"strings"
-	"sync"
 
 	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/core/frame"
@@ -39,7 +38,7 @@ type Stream struct {
 	q         []qitem // events not yet taken, from qhead on
 	qhead     int
 	rbuf      []byte // content of queued EventData
-	rbox      *rbufBox
+	rbox      *buffer // the pool's box rbuf came in (see takeBuffer)
 	handler   func(*Stream, Event)
 	running   bool // a delivery to handler is scheduled or running
 	inHandler bool // handler holds a slice of rbuf
@@ -297,39 +296,22 @@ func (s *Stream) reclaim() {
 	}
 }
 
-// Receive buffers are recycled from one stream to the next, so that a
-// stream receiving a large body does not grow a fresh buffer from nothing
-// (about twice the body in allocations, zeroed by the allocator) and the
-// small bodies of steady-state requests cost no allocation.
-var rbufPool sync.Pool // of *rbufBox
-
-// rbufBox carries a buffer through rbufPool without allocating for the
-// conversion to interface; a stream keeps the box its buffer came in.
-type rbufBox struct{ b []byte }
-
-// maxPooledBuffer bounds the buffers kept in rbufPool: a stream whose
-// reader fell far behind (a large window) lets its buffer go.
-const maxPooledBuffer = 4 << 20
-
-// takeBuffer gives the stream a recycled receive buffer, if there is one.
-// c.mu is held.
+// takeBuffer gives the stream a receive buffer from streamBuffers. c.mu
+// is held.
 func (s *Stream) takeBuffer() {
-	if box, _ := rbufPool.Get().(*rbufBox); box != nil {
-		s.rbox, s.rbuf = box, box.b[:0]
-		box.b = nil
-	}
+	s.rbox = streamBuffers.get(0)
+	s.rbuf = s.rbox.b
 }
 
 // recycle gives back the receive buffer of a stream that has no content
 // left queued and will receive none. c.mu is held.
 func (s *Stream) recycle() {
-	if c := cap(s.rbuf); c > 0 && c <= maxPooledBuffer {
-		box := s.rbox
-		if box == nil {
-			box = new(rbufBox)
+	if cap(s.rbuf) > 0 {
+		if s.rbox == nil {
+			s.rbox = new(buffer)
 		}
-		box.b = s.rbuf[:0]
-		rbufPool.Put(box)
+		s.rbox.b = s.rbuf
+		streamBuffers.put(s.rbox)
 	}
 	s.rbuf, s.rbox = nil, nil
 }
