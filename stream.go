@@ -37,7 +37,7 @@ type Stream struct {
 	// Guarded by c.mu.
 	q         []qitem // events not yet taken, from qhead on
 	qhead     int
-	rbuf      []byte // content of queued EventData
+	rbuf      []byte  // content of queued EventData
 	rbox      *buffer // the pool's box rbuf came in (see takeBuffer)
 	handler   func(*Stream, Event)
 	running   bool // a delivery to handler is scheduled or running
