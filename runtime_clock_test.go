@@ -19,7 +19,13 @@ import (
 func TestClockKeepAliveClosesHalfOpenConnection(t *testing.T) {
 	clk := memory.NewClock(time.Time{})
 	a, b := memory.Pipe(memory.Config{Clock: clk, Seed: 7, MaxChunk: 100})
-	srv := &h2.Server{Options: h2.Options{Clock: clk}, Handler: h2.HandlerFunc(func(s *h2.Stream) {
+	started := make(chan struct{})
+	// The server's own keep-alive would fire at the same virtual instant as
+	// the client's (neither has heard from the other since the request) and
+	// close first half the time: it waits longer, so the client's is tested.
+	cfg := core.Config{Timeouts: core.Timeouts{KeepAlive: time.Hour}}
+	srv := &h2.Server{Options: h2.Options{Clock: clk, Config: cfg}, Handler: h2.HandlerFunc(func(s *h2.Stream) {
+		close(started)
 		<-s.Done() // never answers
 	})}
 	go func() { _ = srv.ServeConn(b) }()
@@ -35,6 +41,14 @@ func TestClockKeepAliveClosesHalfOpenConnection(t *testing.T) {
 	s, err := c.Request(ctx, c.NewRequest("GET", "/"), &h2.RequestOptions{EndStream: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Stall only once the request is in: stalled earlier, the server would
+	// miss the client's SETTINGS ACK or the request, and close for its own
+	// reasons (settings timeout, idle) before the keep-alive could act.
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the request never reached the server")
 	}
 	b.Stall(true) // the server reads nothing more
 
