@@ -57,24 +57,25 @@ type readBuffer struct {
 	small []byte
 	large *buffer // borrowed while reads are large
 	size  int     // Options.ReadBufferSize
-	cur   []byte
 }
 
 func newReadBuffer(size int) *readBuffer {
-	r := &readBuffer{small: make([]byte, min(idleReadSize, size)), size: size}
-	r.cur = r.small
-	return r
+	return &readBuffer{small: make([]byte, min(idleReadSize, size)), size: size}
 }
 
 // next returns the buffer for the next read.
-func (r *readBuffer) next() []byte { return r.cur }
+func (r *readBuffer) next() []byte {
+	if r.large != nil {
+		return r.large.b[:r.size]
+	}
+	return r.small
+}
 
 // filled records that a read returned n bytes, and picks the next buffer.
 func (r *readBuffer) filled(n int) {
 	switch {
 	case r.large == nil && n == len(r.small) && r.size > len(r.small):
 		r.large = transportBuffers.get(r.size)
-		r.cur = r.large.b[:r.size]
 	case r.large != nil && n <= len(r.small):
 		r.release()
 	}
@@ -85,6 +86,5 @@ func (r *readBuffer) release() {
 	if r.large != nil {
 		transportBuffers.put(r.large)
 		r.large = nil
-		r.cur = r.small
 	}
 }

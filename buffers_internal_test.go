@@ -141,3 +141,32 @@ func TestWriterExitsWhenIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestBufferPoolKeepsOnlyUpToMax: a buffer of exactly max bytes goes back
+// to the pool; one a byte larger is let go. (sync.Pool may drop what it is
+// given, and does so at random under the race detector, so the kept one
+// is tried several times.)
+func TestBufferPoolKeepsOnlyUpToMax(t *testing.T) {
+	p := &bufferPool{max: 4096}
+	reused := false
+	for range 20 {
+		keep := &buffer{b: make([]byte, 10, 4096)}
+		p.put(keep)
+		if got := p.get(0); got == keep && len(got.b) == 0 {
+			reused = true
+			break
+		}
+	}
+	if !reused {
+		t.Fatal("a buffer of exactly max bytes was never reused")
+	}
+	for range 20 {
+		p.put(&buffer{b: make([]byte, 0, 4097)})
+		if got := p.get(0); cap(got.b) == 4097 {
+			t.Fatal("a buffer one byte past max was kept")
+		}
+	}
+	if got := p.get(100); cap(got.b) < 100 {
+		t.Fatalf("get(100) returned a %d-byte buffer", cap(got.b))
+	}
+}

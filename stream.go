@@ -367,7 +367,7 @@ func (s *Stream) DrainEvents() ([]Event, error) {
 	}
 	clear(s.q)
 	s.q, s.qhead = s.q[:0], 0
-	s.rbuf = nil // the returned Data slices own it now
+	s.rbuf, s.rbox = nil, nil // the returned Data slices own it now
 	if credit > 0 && !s.manual {
 		_ = c.core.Consume(s.id, credit)
 	}

@@ -55,17 +55,18 @@ const (
 	pProtocol
 )
 
-// nameChars classifies bytes of field names: valid tchar (RFC 9110 §5.6.2)
-// other than uppercase letters, which RFC 9113 §8.2.1 forbids.
-var nameChars = func() (t [256]bool) {
+// nameChars is 1 for the bytes of field names: valid tchar (RFC 9110
+// §5.6.2) other than uppercase letters, which RFC 9113 §8.2.1 forbids. Bytes,
+// not bools, so that checkName can AND them together without a branch.
+var nameChars = func() (t [256]byte) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] = true
+		t[c] = 1
 	}
 	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
+		t[c] = 1
 	}
 	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
+		t[c] = 1
 	}
 	return t
 }()
@@ -73,16 +74,6 @@ var nameChars = func() (t [256]bool) {
 // badValueChars marks the bytes a field value must not contain: NUL, CR
 // and LF (RFC 9113 §8.2.1).
 var badValueChars = [256]byte{0: 1, '\r': 1, '\n': 1}
-
-// nameOK is nameChars as bytes, for checkName's branch-free loop.
-var nameOK = func() (t [256]byte) {
-	for i, ok := range nameChars {
-		if ok {
-			t[i] = 1
-		}
-	}
-	return t
-}()
 
 // checkName reports a field name that is empty, has uppercase letters or a
 // byte outside tchar (RFC 9113 §8.2.1). Pseudo-header names are checked by
@@ -95,13 +86,13 @@ func checkName(name string) *frame.Error {
 	// one branch; only a bad name is looked at again to say why.
 	var ok byte = 1
 	for i := 0; i < len(name); i++ {
-		ok &= nameOK[name[i]]
+		ok &= nameChars[name[i]]
 	}
 	if ok == 1 {
 		return nil
 	}
 	for i := 0; i < len(name); i++ {
-		if !nameChars[name[i]] {
+		if nameChars[name[i]] == 0 {
 			if name[i] >= 'A' && name[i] <= 'Z' {
 				return ruleUppercase
 			}
