@@ -140,7 +140,7 @@ type Conn struct {
 	sched        schedList // streams with DATA (or an END_STREAM) to send
 	sendBuffered int       // sum of buffered DATA across streams
 	writeBlocked []uint32  // streams owed an EventWritable
-	hbuf         []byte    // scratch for one encoded field block
+	hbuf         []byte    // scratch: a field block too long for one frame, being split
 	clCache      [2]lengthString
 
 	// PING.
