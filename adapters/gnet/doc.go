@@ -1,0 +1,2 @@
+// Package h2gnet is being built (issue 6).
+package h2gnet

@@ -1,0 +1,10 @@
+module github.com/h2proto/h2/cmd/h2
+
+go 1.26.0
+
+require (
+	github.com/h2proto/h2 v0.0.0-00010101000000-000000000000
+	golang.org/x/net v0.62.0
+)
+
+replace github.com/h2proto/h2 => ../..

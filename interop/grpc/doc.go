@@ -1,0 +1,2 @@
+// Package grpcinterop is being built (issue 6).
+package grpcinterop
