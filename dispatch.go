@@ -25,6 +25,7 @@ func (c *Conn) dispatch(e *core.Event) {
 		s := newStream(c, e.StreamID, true)
 		s.manual = c.srv.ManualConsume
 		fillRequest(&s.reqVal, e.Headers)
+		s.reqVal.EndStream = e.EndStream
 		s.req = &s.reqVal
 		s.eof = e.EndStream
 		c.streams[e.StreamID] = s

@@ -44,6 +44,10 @@ type Request struct {
 	Protocol  string // :protocol of an extended CONNECT (RFC 8441)
 	// Header holds every field of the request, pseudo-header fields first.
 	Header []HeaderField
+	// EndStream reports that the request's HEADERS ended the stream (RFC
+	// 9113 §8.1): the request has no content, and Read returns io.EOF at
+	// once.
+	EndStream bool
 }
 
 // Get returns the value of the first field called name, or "".

@@ -1,0 +1,56 @@
+package h2_test
+
+import (
+	"testing"
+
+	h2 "github.com/h2proto/h2"
+)
+
+// TestRuntimeRequestEndStream: Request.EndStream tells a handler whether the
+// request's HEADERS ended the stream (RFC 9113 §8.1): true for a request
+// without content, false for one whose body follows, even an empty one.
+func TestRuntimeRequestEndStream(t *testing.T) {
+	type seen struct {
+		path string
+		end  bool
+	}
+	got := make(chan seen, 4)
+	srv := &h2.Server{Handler: h2.HandlerFunc(func(s *h2.Stream) {
+		r := s.Request()
+		got <- seen{r.Path, r.EndStream}
+		_, _ = s.ReadAll()
+		_ = s.Respond(204, nil, nil)
+	})}
+	env := rtStart(t, rtOverPipe, srv, nil)
+	c := env.client
+	ctx := rtCtx(t)
+	for _, tc := range []struct {
+		path      string
+		endStream bool
+		body      []byte
+	}{
+		{"/headers-only", true, nil},
+		{"/empty-body", false, nil},
+		{"/with-body", false, []byte("hello")},
+	} {
+		s, err := c.Request(ctx, c.NewRequest("POST", tc.path), &h2.RequestOptions{EndStream: tc.endStream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tc.endStream {
+			if _, err := s.Write(tc.body); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if resp, err := s.Response(ctx); err != nil || resp.Status != 204 {
+			t.Fatalf("%s: Response %v, %v", tc.path, resp, err)
+		}
+		g := rtWait(t, ctx, got, "handler for "+tc.path)
+		if g.path != tc.path || g.end != tc.endStream {
+			t.Errorf("handler saw %+v, want path %s EndStream %v", g, tc.path, tc.endStream)
+		}
+	}
+}
