@@ -35,6 +35,14 @@ type StreamError struct {
 	Code     ErrCode
 	Remote   bool   // the peer sent the RST_STREAM
 	Token    string // stable name of the cause, e.g. "content_length_mismatch"
+
+	// Retryable reports that the peer provably did not process the stream,
+	// so a client may send the request again, on this connection or
+	// another: the peer refused it with REFUSED_STREAM (RFC 9113 §8.7), or
+	// its ID is above the last stream ID of a GOAWAY the peer sent (§6.8).
+	// It is false for every other reset, after which the request may have
+	// had effects.
+	Retryable bool
 }
 
 func (e *StreamError) Error() string {

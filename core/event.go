@@ -147,7 +147,7 @@ func (e *Event) StreamErr() *StreamError {
 	if e.Kind != EventStreamReset {
 		return nil
 	}
-	return &StreamError{StreamID: e.StreamID, Code: e.Code, Remote: e.Remote, Token: e.Token}
+	return &StreamError{StreamID: e.StreamID, Code: e.Code, Remote: e.Remote, Token: e.Token, Retryable: e.Retryable}
 }
 
 // Header returns the value of the first field called name, or "".
