@@ -1631,9 +1631,17 @@ func TestFlowRecvReleasedStreamCreditsUnconsumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Drive()
-	if len(p.Events(coretest.Client, core.EventStreamClosed)) != 1 {
-		t.Fatalf("the client's stream did not close: %d bytes still buffered, server windows: connection %d, stream %d",
-			p.Client.Buffered(id), p.Server.RecvWindow(0), p.Server.RecvWindow(id))
+	// The complete response is followed by RST_STREAM(NO_ERROR) (RFC 9113
+	// §8.1), which ends the client's stream whether or not its last DATA
+	// was still on the way.
+	closed := len(p.Events(coretest.Client, core.EventStreamClosed))
+	resets := p.Events(coretest.Client, core.EventStreamReset)
+	if closed+len(resets) != 1 || len(resets) == 1 && resets[0].Code != frame.ErrCodeNo {
+		t.Fatalf("the client's stream did not end cleanly: %d closed, resets %v; %d bytes still buffered, server windows: connection %d, stream %d",
+			closed, resets, p.Client.Buffered(id), p.Server.RecvWindow(0), p.Server.RecvWindow(id))
+	}
+	if w := p.Server.RecvWindow(0); w != 65535 {
+		t.Fatalf("server connection window %d after the stream ended, want it reopened to 65535", w)
 	}
 	if err := p.CheckInvariants(); err != nil {
 		t.Fatal(err)

@@ -329,8 +329,10 @@ func (c *Conn) ResetStream(id uint32, code ErrCode) error {
 // surfacing new requests (DESIGN §5: a stream reset by the peer stays held
 // until then, so that resets cannot start more work than the limit). If the
 // stream is still open it is finished off: a response already queued is
-// still sent, but no more events are reported; otherwise RST_STREAM is sent
-// (NO_ERROR after a complete response, RFC 9113 §8.1; CANCEL before).
+// still sent, but no more events are reported, and if the request is still
+// open once its END_STREAM is sent, RST_STREAM(NO_ERROR) follows it;
+// otherwise RST_STREAM is sent at once (NO_ERROR after a complete response,
+// RFC 9113 §8.1; CANCEL before).
 func (c *Conn) ReleaseStream(id uint32) error {
 	if c.role != RoleServer {
 		return ErrNotServer
@@ -350,6 +352,7 @@ func (c *Conn) ReleaseStream(id uint32) error {
 		c.closeStream(s, closeReason{reset: true, code: frame.ErrCodeNo, released: true})
 	case s.endQueued:
 		s.surfaced = false // keep sending what is queued; report nothing more
+		s.abandoned = true // and finish the request side once it is sent (sendEnd)
 		c.release(s)
 		// Nobody will Consume what was delivered: credit it now, as what
 		// arrives from here on is (onData), so that the peer can finish

@@ -15,6 +15,7 @@ type stream struct {
 	pending   bool // server: waiting in Conn.pending to be surfaced
 	manual    bool // receive flow control by Consume
 	resetByUs bool // closed by our RST_STREAM
+	abandoned bool // server: released with its END_STREAM still queued (ReleaseStream)
 
 	// Message semantics.
 	head       bool  // request method HEAD: the response has no content

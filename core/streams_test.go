@@ -870,12 +870,15 @@ func TestStateReleaseStreamWithQueuedResponseReportsNothingMore(t *testing.T) {
 			p.WantHeaders("the queued response is still sent", 1)
 			p.WantFrame("the queued body is still sent", frame.TypeData, coretest.OnStream(1),
 				coretest.WithFlags(frame.FlagDataEndStream), coretest.WithData("hello"))
-			if tc.get {
-				stateWantState(t, c, 1, core.StateClosed, "response done, request done")
-			} else {
-				stateWantState(t, c, 1, core.StateHalfClosedLocal, "response done, request body pending")
+			if !tc.get {
+				// RFC 9113 §8.1: a complete response to a request still
+				// arriving is followed by RST_STREAM(NO_ERROR).
+				p.WantRST("the request side is finished off once the response is sent", 1, frame.ErrCodeNo)
+			}
+			stateWantState(t, c, 1, core.StateClosed, "response done")
+			if !tc.get {
 				p.WriteFrames(p.FB.Data(1, false, []byte("more")), p.FB.Headers(1, coretest.EndStream|coretest.EndHeaders, "x-trailer", "t"))
-				stateWantState(t, c, 1, core.StateClosed, "request ended")
+				stateWantQuiet(p, "frames in flight after our RST_STREAM are discarded")
 			}
 			p.WantIdle("nothing more on the wire")
 			for _, e := range p.Events {
@@ -884,6 +887,43 @@ func TestStateReleaseStreamWithQueuedResponseReportsNothingMore(t *testing.T) {
 			p.Invariants()
 		})
 	}
+}
+
+// TestStateReleaseStreamEndHeldByFlowControl: a server releases a stream
+// whose response is queued behind the client's stream window while the
+// request is still open. The response is sent as the window opens, and its
+// END_STREAM is followed by RST_STREAM(NO_ERROR) (RFC 9113 §8.1), so the
+// client stops sending a request nobody reads. (Found by interop/grpc: the
+// END_STREAM left the stream half-closed for good.)
+func TestStateReleaseStreamEndHeldByFlowControl(t *testing.T) {
+	p := stateNewPeer(t, core.RoleServer, core.Config{})
+	c := p.Conn
+	p.WriteFrames(p.FB.Settings(frame.Setting{ID: frame.SettingInitialWindowSize, Val: 10}))
+	stateWantEv(p, "client settings", core.EventSettings, 0)
+	p.WantFrame("SETTINGS ack", frame.TypeSettings, coretest.WithFlags(frame.FlagSettingsAck))
+	p.WriteFrames(statePostHeaders(p.FB, 1))
+	stateWantEv(p, "request", core.EventRequest, 1)
+	if err := c.Respond(1, 200, nil, []byte("0123456789abcdef")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReleaseStream(1); err != nil {
+		t.Fatal(err)
+	}
+	p.WantHeaders("response", 1)
+	p.WantFrame("first 10 bytes: the stream window", frame.TypeData, coretest.OnStream(1), coretest.WithData("0123456789"))
+	stateWantState(t, c, 1, core.StateOpen, "END_STREAM waits for window")
+	p.WantIdle("no RST_STREAM before the response is complete")
+	p.WriteFrames(p.FB.WindowUpdate(1, 100))
+	p.WantFrame("the rest, ending the response", frame.TypeData, coretest.OnStream(1),
+		coretest.WithFlags(frame.FlagDataEndStream), coretest.WithData("abcdef"))
+	p.WantRST("then the request side is finished off", 1, frame.ErrCodeNo)
+	stateWantState(t, c, 1, core.StateClosed, "closed")
+	p.WriteFrames(p.FB.Data(1, true, []byte("late")))
+	stateWantQuiet(p, "request DATA in flight after the RST_STREAM is discarded")
+	for _, e := range p.Events {
+		t.Errorf("event %v on stream %d after ReleaseStream", e.Kind, e.StreamID)
+	}
+	p.Invariants()
 }
 
 // TestStateResetStreamReleases: ResetStream on a held server stream releases

@@ -302,6 +302,14 @@ func (c *Conn) sendEnd(s *stream) {
 		return
 	}
 	s.state = t.next
+	if s.abandoned {
+		// Released with the response queued, now complete, while the
+		// request is still open: nobody will read the rest of it, so ask
+		// the peer to stop sending (RFC 9113 §8.1), as ReleaseStream does
+		// for a response that was complete when released.
+		c.queueCommand(frame.AppendRSTStream(c.out, s.id, frame.ErrCodeNo), 1)
+		c.closeStream(s, closeReason{reset: true, code: frame.ErrCodeNo, released: true})
+	}
 }
 
 // schedule queues s for DATA if it has something to send and may send it.
