@@ -54,3 +54,42 @@ func TestRuntimeRequestEndStream(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeResponseEndStream: Response.EndStream tells a client whether
+// the response's HEADERS ended the stream: true for a response without
+// content, false when content follows, even none.
+func TestRuntimeResponseEndStream(t *testing.T) {
+	srv := &h2.Server{Handler: h2.HandlerFunc(func(s *h2.Stream) {
+		switch s.Request().Path {
+		case "/headers-only":
+			_ = s.Respond(204, nil, nil)
+		case "/empty-body":
+			if err := s.WriteHeaders(200, nil); err == nil {
+				_ = s.CloseWrite()
+			}
+		default:
+			_ = s.Respond(200, nil, []byte("hello"))
+		}
+	})}
+	env := rtStart(t, rtOverPipe, srv, nil)
+	c := env.client
+	ctx := rtCtx(t)
+	for _, tc := range []struct {
+		path string
+		end  bool
+		body string
+	}{{"/headers-only", true, ""}, {"/empty-body", false, ""}, {"/with-body", false, "hello"}} {
+		s, err := c.Request(ctx, c.NewRequest("GET", tc.path), &h2.RequestOptions{EndStream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := s.Response(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := s.ReadAll()
+		if resp.EndStream != tc.end || string(body) != tc.body || err != nil {
+			t.Errorf("%s: EndStream %v, body %q, %v; want %v, %q", tc.path, resp.EndStream, body, err, tc.end, tc.body)
+		}
+	}
+}

@@ -382,7 +382,7 @@ func (s *Stream) note(e *core.Event) {
 	case core.EventInformational:
 		s.infos = append(s.infos, Informational{Status: e.Status, Header: e.Headers})
 	case core.EventResponse:
-		s.respVal = Response{Status: e.Status, Header: e.Headers, Informational: s.infos}
+		s.respVal = Response{Status: e.Status, Header: e.Headers, Informational: s.infos, EndStream: e.EndStream}
 		s.resp = &s.respVal
 		s.eof = s.eof || e.EndStream
 	case core.EventData:

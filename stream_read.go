@@ -14,6 +14,9 @@ type Response struct {
 	Header []HeaderField
 	// Informational lists the 1xx responses that came before it, in order.
 	Informational []Informational
+	// EndStream reports that the response's HEADERS ended the stream (RFC
+	// 9113 §8.1): it has no content, and Read returns io.EOF at once.
+	EndStream bool
 }
 
 // Get returns the value of the first field called name, or "".

@@ -146,8 +146,11 @@ func (st *trStream) response(r *h2.Response) *http.Response {
 		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil && n >= 0 {
 			res.ContentLength = n
 		}
-	} else if len(cl) == 0 && (r.Status == http.StatusNoContent || r.Status == http.StatusNotModified) {
-		res.ContentLength = 0 // no content allowed (RFC 9110 §15.3.5, §15.4.5)
+	} else if len(cl) == 0 && (r.EndStream || r.Status == http.StatusNoContent || r.Status == http.StatusNotModified) {
+		// The HEADERS ended the stream, or no content is allowed (RFC 9110
+		// §15.3.5, §15.4.5): the length is known to be 0, as Go's HTTP/2
+		// client reports it.
+		res.ContentLength = 0
 	}
 	if tc, ok := st.cc.c.NetConn().(*tls.Conn); ok {
 		cs := tc.ConnectionState()

@@ -25,6 +25,7 @@ const (
 	trRefuse                   // RST_STREAM(REFUSED_STREAM)
 	trGoAway                   // GOAWAY with a last stream ID below the request
 	trInternal                 // RST_STREAM(INTERNAL_ERROR): may have been processed
+	trHeadersOnly              // 200 in a HEADERS frame that ends the stream, no content-length
 )
 
 // trRawServer is a scripted HTTP/2 server (h2c): for the n'th request it
@@ -107,6 +108,8 @@ func (s *trRawServer) serve(c net.Conn) {
 					out = append(out, fb.RST(f.StreamID, frame.ErrCodeRefusedStream)...)
 				case trInternal:
 					out = append(out, fb.RST(f.StreamID, frame.ErrCodeInternal)...)
+				case trHeadersOnly:
+					out = append(out, fb.Headers(f.StreamID, coretest.EndHeaders|coretest.EndStream, ":status", "200")...)
 				case trGoAway:
 					out = append(out, fb.GoAway(max(f.StreamID, 2)-2, frame.ErrCodeNo, "going")...)
 				default:
@@ -235,4 +238,25 @@ func TestTransportRetry(t *testing.T) {
 			t.Errorf("server received %d requests, want 3", n)
 		}
 	})
+}
+
+// TestTransportHeadersOnlyResponseLength: a response whose HEADERS end the
+// stream has no content, so its ContentLength is 0 (as Go's HTTP/2 client
+// reports it), not -1, even without a content-length field.
+func TestTransportHeadersOnlyResponseLength(t *testing.T) {
+	s := trStartRaw(t, func(int32) trAction { return trHeadersOnly })
+	c := &http.Client{Transport: &nethttp.Transport{AllowHTTP: true}}
+	req, err := http.NewRequestWithContext(trCtx(t), "GET", s.url()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != 200 || res.ContentLength != 0 || len(body) != 0 || err != nil {
+		t.Fatalf("status %d, ContentLength %d, body %q, %v; want 200, 0, empty", res.StatusCode, res.ContentLength, body, err)
+	}
 }
