@@ -21,11 +21,11 @@ import (
 type trAction int
 
 const (
-	trRespond  trAction = iota // 200, echoing the request body
-	trRefuse                   // RST_STREAM(REFUSED_STREAM)
-	trGoAway                   // GOAWAY with a last stream ID below the request
-	trInternal                 // RST_STREAM(INTERNAL_ERROR): may have been processed
-	trHeadersOnly              // 200 in a HEADERS frame that ends the stream, no content-length
+	trRespond     trAction = iota // 200, echoing the request body
+	trRefuse                      // RST_STREAM(REFUSED_STREAM)
+	trGoAway                      // GOAWAY with a last stream ID below the request
+	trInternal                    // RST_STREAM(INTERNAL_ERROR): may have been processed
+	trHeadersOnly                 // 200 in a HEADERS frame that ends the stream, no content-length
 )
 
 // trRawServer is a scripted HTTP/2 server (h2c): for the n'th request it
