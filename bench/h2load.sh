@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# h2load.sh: h2proto's "h2 serve -h2c" beside Go's net/http (bench/nethttpd)
-# and h2o, all driven by h2load (nghttp2) with the same requests, in one run
+# h2load.sh: h2proto's "h2 serve -h2c" (the goroutine runtime) and
+# "h2 serve -h2c -engine gnet" (the core on gnet's event loops, the h2gnet
+# row) beside Go's net/http (bench/nethttpd) and h2o, all driven by h2load (nghttp2) with the same requests, in one run
 # on one machine. Figures from different runs or machines are not comparable;
 # the ratios printed at the end are the point.
 #
 # Usage: bench/h2load.sh [-quick]
 #
 # Environment:
-#   SERVERS   servers to run (default "h2proto nethttp h2o")
+#   SERVERS   servers to run (default "h2proto h2gnet nethttp h2o")
 #   CASES     cases to run (default "c1m1 c16m16 c32m32 1mib")
 #   RUNS      measured runs per case and server (default 3)
 #   QUICK=1   tiny request counts and one run: a smoke test (same as -quick)
@@ -18,8 +19,8 @@
 # Every server gets one core (SERVER_CPU) and h2load another (CLIENT_CPU),
 # so the figures are single-core server throughput and the client never
 # competes with the server for its CPU. The Go runtime sizes GOMAXPROCS from
-# the affinity mask, so both Go servers run with GOMAXPROCS=1, and h2o runs
-# with one thread: the same budget for all three.
+# the affinity mask, so the Go servers run with GOMAXPROCS=1, h2gnet with
+# one event loop, and h2o with one thread: the same budget for all.
 #
 # Each case runs RUNS times per server, the servers taking turns within each
 # round so that slow drift (noisy neighbours, frequency scaling) spreads over
@@ -34,7 +35,7 @@ die() { echo "h2load.sh: $*" >&2; exit 1; }
 if [[ ${1:-} == -quick ]]; then QUICK=1; shift; fi
 [[ $# -eq 0 ]] || die "usage: bench/h2load.sh [-quick]"
 
-SERVERS=${SERVERS:-h2proto nethttp h2o}
+SERVERS=${SERVERS:-h2proto h2gnet nethttp h2o}
 CASES=${CASES:-c1m1 c16m16 c32m32 1mib}
 H2O=${H2O:-h2o}
 if [[ ${QUICK:-0} == 1 ]]; then
@@ -73,7 +74,7 @@ case_spec() {
 }
 for c in $CASES; do case_spec "$c" >/dev/null || die "unknown case $c"; done
 for s in $SERVERS; do
-	case $s in h2proto | nethttp | h2o) ;; *) die "unknown server $s" ;; esac
+	case $s in h2proto | h2gnet | nethttp | h2o) ;; *) die "unknown server $s" ;; esac
 done
 if [[ " $SERVERS " == *" h2o "* ]] && ! command -v "$H2O" >/dev/null; then
 	echo "h2o not found ($H2O): skipping it"
@@ -209,6 +210,8 @@ start_server() {
 	PORT[$name]=$FREE_PORT
 	case $name in
 	h2proto) cmd=("$WORK/bin/h2" serve -h2c -addr "127.0.0.1:$FREE_PORT" -dir "$CONTENT") ;;
+	# One event loop: the same one-core budget as the others.
+	h2gnet) cmd=("$WORK/bin/h2" serve -h2c -engine gnet -loops 1 -addr "127.0.0.1:$FREE_PORT" -dir "$CONTENT") ;;
 	nethttp) cmd=("$WORK/bin/nethttpd" -addr "127.0.0.1:$FREE_PORT" -dir "$CONTENT") ;;
 	h2o)
 		h2o_conf "$FREE_PORT" >"$WORK/h2o.conf"

@@ -47,13 +47,20 @@ func get(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	record := fs.String("record", "", "write the bytes received from the server (after TLS) to `DIR`/PREFIX-N.bin, N the next free number from 1")
 	recordPrefix := fs.String("record-prefix", "conn", "file name `PREFIX` of the -record file")
+	h3 := fs.Bool("h3", false, "HTTP/3 over QUIC with adapters/h3 (https:// only; no -v, -h2c or -record)")
 	var hdrs headerFlags
 	fs.Var(&hdrs, "H", "extra request header 'name: value' (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: h2 get [-v] [-k] [-h2c] [-d @file|-] [-H 'name: value'] [-record DIR] URL")
+		return errors.New("usage: h2 get [-v] [-k] [-h2c|-h3] [-d @file|-] [-H 'name: value'] [-record DIR] URL")
+	}
+	if *h3 {
+		if *verbose || *h2c || *record != "" {
+			return errors.New("-h3 does not go with -v, -h2c or -record (they are HTTP/2's)")
+		}
+		return getOverH3(fs.Arg(0), *method, hdrs, *data, *out, *insecure, *timeout, stdin, stdout)
 	}
 	u, err := url.Parse(fs.Arg(0))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -155,6 +162,33 @@ func get(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		printFields(stdout, t)
 	}
 	return nil
+}
+
+// getOverH3 is get's -h3 path: the same request, response and output
+// through getH3.
+func getOverH3(rawURL, method string, hdrs []h2.HeaderField, data, out string, insecure bool,
+	timeout time.Duration, stdin io.Reader, stdout io.Writer) error {
+	body, err := requestBody(data, stdin)
+	if err != nil {
+		return err
+	}
+	var in io.Reader
+	if body != nil {
+		defer body.Close()
+		in = body
+	}
+	var bodyOut io.Writer
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		bodyOut = f
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return getH3(ctx, rawURL, method, hdrs, in, insecure, stdout, bodyOut)
 }
 
 func printFields(w io.Writer, fs []h2.HeaderField) {

@@ -42,6 +42,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", "", "serve the files under this directory")
 	record := fs.String("record", "", "write the bytes each connection receives (after TLS) to `DIR`/PREFIX-N.bin, N counting from 1 in accept order (skipping existing files)")
 	recordPrefix := fs.String("record-prefix", "conn", "file name `PREFIX` of the -record files")
+	h3 := fs.Bool("h3", false, "HTTP/3 over QUIC (UDP, TLS 1.3) with adapters/h3 instead of HTTP/2")
+	engine := fs.String("engine", "runtime", "HTTP/2 engine: runtime (a goroutine per connection) or gnet (the core on gnet event loops, with -h2c)")
+	loops := fs.Int("loops", 0, "-engine gnet: number of event loops (0: one per CPU)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +53,23 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return errors.New("-cert and -key go together")
+	}
+	if err := serveFlagsAgree(*engine, *h3, *h2c, *record != "", *loops); err != nil {
+		return err
+	}
+	if *h3 || *engine == "gnet" {
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(stop)
+		stopped := make(chan struct{})
+		go func() { <-stop; close(stopped) }()
+		if *h3 {
+			return serveH3(*addr, *certFile, *keyFile, *dir, nil, stopped, stdout)
+		}
+		ready := func(a net.Addr) {
+			fmt.Fprintf(stdout, "h2 serve: listening on %s (h2c, prior knowledge; gnet event loops)\n", a)
+		}
+		return serveGnet(*addr, *dir, *loops, ready, stopped)
 	}
 	var rec *recorder
 	if *record != "" {
@@ -86,6 +106,28 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	// Serve returns as soon as the listener closes; the streams in flight
 	// finish (or the 5 s bound passes) before the process exits.
 	<-drained
+	return nil
+}
+
+// serveFlagsAgree rejects combinations of serve's flags that no server
+// here implements, naming the conflict.
+func serveFlagsAgree(engine string, h3, h2c, record bool, loops int) error {
+	switch {
+	case engine != "runtime" && engine != "gnet":
+		return fmt.Errorf("-engine %q: want runtime or gnet", engine)
+	case h3 && h2c:
+		return errors.New("-h3 and -h2c: HTTP/3 always runs over TLS")
+	case h3 && engine != "runtime":
+		return errors.New("-h3 and -engine: the engines are HTTP/2's")
+	case engine == "gnet" && !h2c:
+		return errors.New("-engine gnet serves h2c only: add -h2c")
+	case record && (h3 || engine == "gnet"):
+		return errors.New("-record works with the runtime engine over HTTP/2 only")
+	case loops < 0:
+		return fmt.Errorf("-loops %d: want 0 or more", loops)
+	case loops != 0 && engine != "gnet":
+		return errors.New("-loops is for -engine gnet")
+	}
 	return nil
 }
 

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	h2 "github.com/h2proto/h2"
+	"github.com/h2proto/h2/adapters/h3"
+	"github.com/h2proto/h2/core/frame"
+	h2tls "github.com/h2proto/h2/transport/tls"
+)
+
+// serveH3 runs `h2 serve -h3`: the same handler as serve ("/" says
+// hello, "/echo" streams the body back with its trailers, other paths
+// come from dir) over HTTP/3 on the UDP address addr, with the
+// certificate in certFile/keyFile or a throwaway self-signed one when
+// both are empty. ready (if not nil) gets the bound address once the
+// socket is open; closing stop starts a graceful shutdown (GOAWAY, 5 s
+// for streams in flight), after which serveH3 returns nil.
+func serveH3(addr, certFile, keyFile, dir string, ready func(net.Addr), stop <-chan struct{}, stdout io.Writer) error {
+	if (certFile == "") != (keyFile == "") {
+		return errors.New("-cert and -key go together")
+	}
+	var cert tls.Certificate
+	var err error
+	desc := "HTTP/3 over QUIC, self-signed certificate"
+	if certFile != "" {
+		cert, err = h2tls.LoadKeyPair(certFile, keyFile)
+		desc = "HTTP/3 over QUIC, " + certFile
+	} else {
+		host, _, _ := net.SplitHostPort(addr)
+		cert, err = h2tls.SelfSigned(host)
+	}
+	if err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer pc.Close()
+	srv := &h3.Server{
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Handler:   &h3FileServer{dir: dir},
+	}
+	fmt.Fprintf(stdout, "h2 serve: listening on %s (%s)\n", pc.LocalAddr(), desc)
+	if ready != nil {
+		ready(pc.LocalAddr())
+	}
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		<-stop
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	if err := srv.Serve(pc); !errors.Is(err, h3.ErrServerClosed) {
+		return err
+	}
+	<-drained
+	return nil
+}
+
+// h3FileServer is fileServer's handler for HTTP/3 streams. HTTP/3
+// handlers run on a goroutine each, so it may block.
+type h3FileServer struct {
+	dir string
+}
+
+func (fsrv *h3FileServer) ServeH3(s *h3.Stream) {
+	req := s.Request()
+	switch {
+	case req.Path == "/echo":
+		h3Echo(s)
+	case req.Path == "/" || fsrv.dir == "":
+		_, _ = io.Copy(io.Discard, s)
+		status, body := 200, helloBody
+		if req.Path != "/" {
+			status, body = 404, "not found\n"
+		}
+		if req.Method == "HEAD" {
+			_ = s.Respond(status, append(textPlain[:1:1], h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))}), nil)
+		} else {
+			_ = s.Respond(status, textPlain, []byte(body))
+		}
+	default:
+		fsrv.file(s)
+	}
+}
+
+func h3Echo(s *h3.Stream) {
+	if err := s.WriteHeaders(200, []h2.HeaderField{{Name: "content-type", Value: "application/octet-stream"}}); err != nil {
+		return
+	}
+	if _, err := io.Copy(s, s); err != nil {
+		_ = s.Reset(frame.ErrCodeInternal)
+		return
+	}
+	_ = s.WriteTrailers(s.Trailers()) // none: as CloseWrite
+}
+
+func (fsrv *h3FileServer) file(s *h3.Stream) {
+	_, _ = io.Copy(io.Discard, s)
+	req := s.Request()
+	if req.Method != "GET" && req.Method != "HEAD" {
+		_ = s.Respond(405, textPlain, []byte("method not allowed\n"))
+		return
+	}
+	p := req.Path
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	root, err := os.OpenRoot(fsrv.dir)
+	if err != nil {
+		_ = s.Respond(500, textPlain, []byte("cannot open the directory\n"))
+		return
+	}
+	defer root.Close()
+	name := strings.TrimPrefix(path.Clean("/"+p), "/")
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		_ = s.Respond(404, textPlain, []byte("not found\n"))
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.IsDir() {
+		_ = s.Respond(404, textPlain, []byte("not found\n"))
+		return
+	}
+	ctype := mime.TypeByExtension(filepath.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	hdr := []h2.HeaderField{
+		{Name: "content-type", Value: ctype},
+		{Name: "content-length", Value: strconv.FormatInt(st.Size(), 10)},
+	}
+	if req.Method == "HEAD" || st.Size() == 0 {
+		_ = s.Respond(200, hdr, nil)
+		return
+	}
+	if err := s.WriteHeaders(200, hdr); err != nil {
+		return
+	}
+	n, err := io.Copy(s, io.LimitReader(f, st.Size()))
+	if err != nil || n != st.Size() || s.CloseWrite() != nil {
+		_ = s.Reset(frame.ErrCodeInternal)
+	}
+}
+
+// getH3 runs `h2 get -h3`: one request over HTTP/3 to rawURL (https://
+// only: HTTP/3 always runs over TLS; the port defaults to 443), printing
+// the 1xx heads, the response head, the body and the trailers as get
+// does. method "" means GET, or POST with a body. body, when not nil, is
+// sent as the request content (read to its end); insecure skips
+// certificate verification; the body goes to bodyOut (get's -o file) or,
+// when it is nil, to stdout. ctx bounds everything.
+func getH3(ctx context.Context, rawURL, method string, headers []h2.HeaderField, body io.Reader, insecure bool, stdout, bodyOut io.Writer) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || u.Scheme != "https" {
+		return fmt.Errorf("%q is not an https:// URL (HTTP/3 runs over TLS only)", rawURL)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "443")
+	}
+	if method == "" {
+		method = "GET"
+		if body != nil {
+			method = "POST"
+		}
+	}
+	c, err := h3.Dial(ctx, addr, &h3.ClientOptions{InsecureSkipVerify: insecure, ServerName: u.Hostname(), Authority: u.Host})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := c.Request(ctx, c.NewRequest(method, u.RequestURI(), headers...), &h3.RequestOptions{EndStream: body == nil})
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		go func() {
+			if _, err := io.Copy(s, body); err != nil {
+				_ = s.Cancel()
+				return
+			}
+			_ = s.CloseWrite()
+		}()
+	}
+	resp, err := s.Response(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inf := range resp.Informational {
+		printFields(stdout, inf.Header)
+		fmt.Fprintln(stdout)
+	}
+	printFields(stdout, resp.Header)
+	fmt.Fprintln(stdout)
+	if bodyOut == nil {
+		bodyOut = stdout
+	}
+	if _, err := io.Copy(bodyOut, s); err != nil {
+		return err
+	}
+	if t := s.Trailers(); len(t) > 0 {
+		fmt.Fprintln(stdout)
+		printFields(stdout, t)
+	}
+	return nil
+}
