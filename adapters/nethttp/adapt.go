@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
-	"strings"
 
 	h2 "github.com/h2proto/h2"
 	"github.com/h2proto/h2/core/frame"
@@ -101,7 +100,7 @@ func (a *srvAdapter) newRequest(s *h2.Stream) (*http.Request, error) {
 		cs := tc.ConnectionState()
 		req.TLS = &cs
 	}
-	req.Header = srvRequestHeader(hr.Header)
+	req.Header = headerFromFields(hr.Header, true)
 	if req.Host == "" {
 		req.Host = req.Header.Get("Host")
 	}
@@ -138,61 +137,19 @@ func (a *srvAdapter) newRequest(s *h2.Stream) (*http.Request, error) {
 			b.needContinue = true
 			delete(req.Header, "Expect")
 		}
-		for _, v := range req.Header["Trailer"] {
-			for _, k := range strings.Split(v, ",") {
-				k = http.CanonicalHeaderKey(strings.Trim(k, " \t"))
-				if k != "" && httpguts.ValidTrailerHeader(k) {
-					if req.Trailer == nil {
-						req.Trailer = make(http.Header)
-					}
-					req.Trailer[k] = nil
-				}
+		// Declared trailers (RFC 9110 §6.6.2): their keys now, values at
+		// the body's io.EOF. As net/http, the Trailer field itself is not
+		// left in Header.
+		for k := range declaredTrailers(req.Header["Trailer"]) {
+			if req.Trailer == nil {
+				req.Trailer = make(http.Header)
 			}
+			req.Trailer[k] = nil
 		}
 		req.Body = b
 	}
+	delete(req.Header, "Trailer")
 	return req, nil
-}
-
-// srvRequestHeader converts a request's fields to an http.Header: pseudo-
-// header fields dropped, names canonicalized, and the cookie fields a
-// client may split (RFC 9113 §8.2.3) joined into one with "; ".
-func srvRequestHeader(fs []h2.HeaderField) http.Header {
-	n := 0
-	for _, f := range fs {
-		if !strings.HasPrefix(f.Name, ":") {
-			n++
-		}
-	}
-	h := make(http.Header, n)
-	// One backing array for the values: a field seen once (most are)
-	// takes a one-element window of it instead of its own slice.
-	vals := make([]string, 0, n)
-	var cookies []string
-	for _, f := range fs {
-		if strings.HasPrefix(f.Name, ":") {
-			continue
-		}
-		if f.Name == "cookie" {
-			cookies = append(cookies, f.Value)
-			continue
-		}
-		k := srvCanonicalKey(f.Name)
-		if vv, ok := h[k]; ok {
-			h[k] = append(vv, f.Value)
-			continue
-		}
-		vals = append(vals, f.Value)
-		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
-	switch len(cookies) {
-	case 0:
-	case 1:
-		h["Cookie"] = cookies
-	default:
-		h["Cookie"] = []string{strings.Join(cookies, "; ")}
-	}
-	return h
 }
 
 // srvRemoteAddr is c's remote address as a string (net.Conn may have none).

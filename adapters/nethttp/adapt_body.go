@@ -8,6 +8,7 @@ import (
 	"time"
 
 	h2 "github.com/h2proto/h2"
+	"golang.org/x/net/http/httpguts"
 )
 
 // srvBody is a request body read from its stream. Reading it credits the
@@ -131,18 +132,19 @@ func (b *srvBody) done(n int, err error) (int, error) {
 	return n, err
 }
 
-// fillTrailers puts the received trailer fields in req.Trailer. b.mu is
-// held.
+// fillTrailers puts the received trailer fields in req.Trailer, declared
+// or not, except those no trailer may carry (httpguts.ValidTrailerHeader:
+// Content-Length, Host, Trailer, Transfer-Encoding, …), which are dropped.
+// b.mu is held.
 func (b *srvBody) fillTrailers() {
-	fs := b.s.Trailers()
-	if len(fs) == 0 {
-		return
-	}
-	if b.req.Trailer == nil {
-		b.req.Trailer = make(http.Header, len(fs))
-	}
-	for _, f := range fs {
-		k := srvCanonicalKey(f.Name)
+	for _, f := range b.s.Trailers() {
+		k := canonicalKey(f.Name)
+		if !httpguts.ValidTrailerHeader(k) {
+			continue
+		}
+		if b.req.Trailer == nil {
+			b.req.Trailer = make(http.Header)
+		}
 		b.req.Trailer[k] = append(b.req.Trailer[k], f.Value)
 	}
 }

@@ -1,6 +1,7 @@
 package nethttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -97,13 +98,8 @@ func (w *srvWriter) WriteHeader(code int) {
 			w.clen = n
 		}
 	}
-	for _, v := range h["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			k = http.CanonicalHeaderKey(strings.Trim(k, " \t"))
-			if k != "" && httpguts.ValidTrailerHeader(k) {
-				w.trailers = append(w.trailers, k)
-			}
-		}
+	for k := range declaredTrailers(h["Trailer"]) {
+		w.trailers = append(w.trailers, k)
 	}
 	w.fields = srvAppendFields(make([]h2.HeaderField, 0, len(h)+3), h)
 	if w.clen >= 0 {
@@ -371,6 +367,10 @@ func (w *srvWriter) finish() {
 		_ = w.s.Reset(frame.ErrCodeInternal)
 		return
 	}
+	if w.clen >= 0 && w.written < w.clen && !w.head && !w.noBody {
+		w.finishShort()
+		return
+	}
 	var trailers []h2.HeaderField
 	if !w.head { // a HEAD response ends with its head (RFC 9110 §9.3.2)
 		trailers = w.trailerFields()
@@ -411,14 +411,44 @@ func (w *srvWriter) finish() {
 	}
 }
 
+// srvFlushTimeout bounds the wait, before a short response's reset, for
+// the content queued before it to leave: a PING round trip (see
+// finishShort). Long enough for any live peer's ACK; a dead one loses
+// nothing by it.
+const srvFlushTimeout = time.Second
+
+// finishShort ends a response with less content than its declared
+// Content-Length, which the stream cannot end with (RFC 9113 §8.1.1): the
+// head and the content go out, then the stream is reset with
+// INTERNAL_ERROR, so that the client gets what the handler wrote and an
+// error. (net/http's own server sends the same head and content and ends
+// the stream short, which Go's client reports as io.ErrUnexpectedEOF.) A
+// reset drops content still queued, so it waits for a PING round trip
+// first: the PING leaves with, or after, that content.
+func (w *srvWriter) finishShort() {
+	var err error
+	if !w.sent() {
+		err = w.sendHead(w.buf, -1)
+	}
+	if err == nil && len(w.buf) > 0 {
+		err = w.send(w.buf)
+	}
+	if err == nil {
+		ctx, cancel := context.WithTimeout(w.s.Context(), srvFlushTimeout)
+		_, _ = w.s.Conn().Ping(ctx)
+		cancel()
+	}
+	_ = w.s.Reset(frame.ErrCodeInternal)
+}
+
 // trailerFields returns the trailers to send: the fields declared with
 // Trailer before the head went out, and those under http.TrailerPrefix,
 // with their values at the handler's return; empty ones are dropped.
 func (w *srvWriter) trailerFields() []h2.HeaderField {
 	var fs []h2.HeaderField
 	add := func(k string, vv []string) {
-		name := srvLowerKey(k)
-		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidTrailerHeader(http.CanonicalHeaderKey(k)) || srvHopByHop(name) {
+		name := lowerKey(k)
+		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidTrailerHeader(http.CanonicalHeaderKey(k)) || connSpecific(name) {
 			return
 		}
 		for _, v := range vv {

@@ -75,21 +75,38 @@ func (srv *Server) Serve(l net.Listener) error {
 	if l == nil {
 		return errors.New("nethttp: Serve with a nil listener")
 	}
-	if srv.TLSConfig != nil {
-		cfg := srv.TLSConfig.Clone()
-		if len(cfg.NextProtos) == 0 {
-			cfg.NextProtos = []string{"h2"}
-		} else if !slices.Contains(cfg.NextProtos, "h2") {
-			return errors.New(`nethttp: TLSConfig.NextProtos does not offer "h2"`)
-		}
+	cfg, err := srv.tlsConfig()
+	if err != nil {
+		return err
+	}
+	if cfg != nil {
 		l = tls.NewListener(l, cfg)
 	}
 	return srv.server().Serve(l)
 }
 
+// tlsConfig returns the clone of TLSConfig that Serve uses, nil for h2c,
+// or why TLSConfig cannot serve HTTP/2.
+func (srv *Server) tlsConfig() (*tls.Config, error) {
+	if srv.TLSConfig == nil {
+		return nil, nil
+	}
+	cfg := srv.TLSConfig.Clone()
+	if len(cfg.NextProtos) == 0 {
+		cfg.NextProtos = []string{"h2"}
+	} else if !slices.Contains(cfg.NextProtos, "h2") {
+		return nil, errors.New(`nethttp: TLSConfig.NextProtos does not offer "h2"`)
+	}
+	return cfg, nil
+}
+
 // ListenAndServe listens on the TCP address addr (":http", or ":https"
-// with TLSConfig, when empty) and calls Serve.
+// with TLSConfig, when empty) and calls Serve. A TLSConfig Serve would
+// refuse is refused before listening.
 func (srv *Server) ListenAndServe(addr string) error {
+	if _, err := srv.tlsConfig(); err != nil {
+		return err
+	}
 	if addr == "" {
 		addr = ":http"
 		if srv.TLSConfig != nil {

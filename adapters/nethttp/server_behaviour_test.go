@@ -36,7 +36,7 @@ func TestServerFlushStreams(t *testing.T) {
 				}
 				_, _ = io.WriteString(w, "second")
 			}))
-			req, _ := http.NewRequestWithContext(srvCtx(t), "GET", run.base, nil)
+			req, _ := http.NewRequestWithContext(testCtx(t), "GET", run.base, nil)
 			resp, err := run.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -73,17 +73,17 @@ func TestServerContextCancelled(t *testing.T) {
 					observed <- errors.New("context not cancelled")
 				}
 			}))
-			ctx, cancel := context.WithCancel(srvCtx(t))
+			ctx, cancel := context.WithCancel(testCtx(t))
 			req, _ := http.NewRequestWithContext(ctx, "GET", run.base, nil)
 			resp, err := run.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			srvWait(t, started, "handler start")
+			testWait(t, started, "handler start")
 			cancel()
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
-			if err := srvWait(t, observed, "handler"); !errors.Is(err, context.Canceled) {
+			if err := testWait(t, observed, "handler"); !errors.Is(err, context.Canceled) {
 				t.Fatalf("handler saw %v", err)
 			}
 		})
@@ -106,7 +106,7 @@ func TestServerExpectContinue(t *testing.T) {
 			for _, path := range []string{"/read", "/reject"} {
 				var got100 atomic.Bool
 				trace := &httptrace.ClientTrace{Got100Continue: func() { got100.Store(true) }}
-				ctx := httptrace.WithClientTrace(srvCtx(t), trace)
+				ctx := httptrace.WithClientTrace(testCtx(t), trace)
 				req, _ := http.NewRequestWithContext(ctx, "PUT", run.base+path, strings.NewReader("payload"))
 				req.Header.Set("Expect", "100-continue")
 				resp, err := run.client.Do(req)
@@ -145,7 +145,7 @@ func TestServerPanicResets(t *testing.T) {
 				panic("boom")
 			}))
 			for _, path := range []string{"/abort", "/boom"} {
-				req, _ := http.NewRequestWithContext(srvCtx(t), "GET", run.base+path, nil)
+				req, _ := http.NewRequestWithContext(testCtx(t), "GET", run.base+path, nil)
 				resp, err := run.client.Do(req)
 				if err == nil {
 					_, err = io.ReadAll(resp.Body)
@@ -163,7 +163,7 @@ func TestServerPanicResets(t *testing.T) {
 				}
 			}
 			// The connection survives: a new request works.
-			req, _ := http.NewRequestWithContext(srvCtx(t), "GET", run.base+"/abort", nil)
+			req, _ := http.NewRequestWithContext(testCtx(t), "GET", run.base+"/abort", nil)
 			if resp, err := run.client.Do(req); err == nil {
 				_ = resp.Body.Close()
 			}
@@ -191,7 +191,7 @@ func TestServerShutdownInFlight(t *testing.T) {
 			}
 			got := make(chan result, 1)
 			go func() {
-				req, _ := http.NewRequestWithContext(srvCtx(t), "GET", run.base, nil)
+				req, _ := http.NewRequestWithContext(testCtx(t), "GET", run.base, nil)
 				resp, err := run.client.Do(req)
 				if err != nil {
 					got <- result{"", err}
@@ -201,19 +201,19 @@ func TestServerShutdownInFlight(t *testing.T) {
 				_ = resp.Body.Close()
 				got <- result{string(b), err}
 			}()
-			srvWait(t, started, "handler start")
+			testWait(t, started, "handler start")
 			shut := make(chan error, 1)
-			go func() { shut <- run.shutdown(srvCtx(t)) }()
-			served := srvWait(t, run.served, "Serve to return")
+			go func() { shut <- run.shutdown(testCtx(t)) }()
+			served := testWait(t, run.served, "Serve to return")
 			run.served <- served // for the cleanup
 			if !errors.Is(served, http.ErrServerClosed) && !errors.Is(served, nethttp.ErrServerClosed) {
 				t.Errorf("Serve returned %v", served)
 			}
 			close(release)
-			if r := srvWait(t, got, "response"); r.err != nil || r.body != "finished" {
+			if r := testWait(t, got, "response"); r.err != nil || r.body != "finished" {
 				t.Errorf("in-flight request: %q, %v", r.body, r.err)
 			}
-			if err := srvWait(t, shut, "Shutdown"); err != nil {
+			if err := testWait(t, shut, "Shutdown"); err != nil {
 				t.Errorf("Shutdown: %v", err)
 			}
 		})
@@ -235,7 +235,7 @@ func TestServerReadDeadline(t *testing.T) {
 			}))
 			pr, pw := io.Pipe()
 			defer pw.Close()
-			req, _ := http.NewRequestWithContext(srvCtx(t), "POST", run.base, pr)
+			req, _ := http.NewRequestWithContext(testCtx(t), "POST", run.base, pr)
 			resp, err := run.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -266,13 +266,13 @@ func TestServerWriteDeadline(t *testing.T) {
 				}
 				werr <- err
 			}))
-			req, _ := http.NewRequestWithContext(srvCtx(t), "GET", run.base, nil)
+			req, _ := http.NewRequestWithContext(testCtx(t), "GET", run.base, nil)
 			resp, err := run.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			err = srvWait(t, werr, "handler's write error")
+			err = testWait(t, werr, "handler's write error")
 			if err == nil {
 				t.Fatal("64 MiB written to a client that reads nothing")
 			}
@@ -304,13 +304,13 @@ func TestServerTLS(t *testing.T) {
 	go func() { served <- srv.Serve(l) }()
 	defer func() {
 		_ = srv.Close()
-		if err := srvWait(t, served, "Serve"); !errors.Is(err, nethttp.ErrServerClosed) {
+		if err := testWait(t, served, "Serve"); !errors.Is(err, nethttp.ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}
 	}()
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h2tls.CertPool(cert)}, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
-	req, _ := http.NewRequestWithContext(srvCtx(t), "GET", "https://"+l.Addr().String()+"/", nil)
+	req, _ := http.NewRequestWithContext(testCtx(t), "GET", "https://"+l.Addr().String()+"/", nil)
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +360,7 @@ func TestServerWriteErrors(t *testing.T) {
 		status int
 		body   string
 	}{{"/length", 200, "abc"}, {"/204", 204, ""}} {
-		req, _ := http.NewRequestWithContext(srvCtx(t), "GET", run.base+tc.path, nil)
+		req, _ := http.NewRequestWithContext(testCtx(t), "GET", run.base+tc.path, nil)
 		resp, err := run.client.Do(req)
 		if err != nil {
 			t.Fatal(err)

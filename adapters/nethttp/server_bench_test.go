@@ -53,7 +53,7 @@ func BenchmarkServerGet(b *testing.B) {
 // BenchmarkServerEcho measures a 1 MiB POST echoed back (io.Copy in the
 // handler), the same way.
 func BenchmarkServerEcho(b *testing.B) {
-	body := srvPattern(1 << 20)
+	body := testPattern(1 << 20)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(w, r.Body)
 	})

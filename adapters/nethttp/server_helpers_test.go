@@ -10,13 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/h2proto/h2/adapters/nethttp"
 )
 
-// srvTimeout bounds every wait of these tests.
-const srvTimeout = 10 * time.Second
+// srvTimeout bounds every wait of the server tests.
+const srvTimeout = testTimeout
 
 // srvImpl is one HTTP/2 server implementation under test, serving a
 // handler on 127.0.0.1 over h2c.
@@ -106,38 +105,6 @@ func srvStartAdapter(t testing.TB, h http.Handler) *srvRunning {
 		}
 	})
 	return r
-}
-
-// srvCtx returns a context ending after srvTimeout or with the test.
-func srvCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), srvTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// srvWait receives from ch, failing the test after srvTimeout.
-func srvWait[T any](t testing.TB, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(srvTimeout):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
-
-// srvPattern returns n deterministic bytes.
-func srvPattern(n int) []byte {
-	b := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
 }
 
 // srvChunked hides a reader's type so that the client streams it without

@@ -18,7 +18,7 @@ import (
 // srvRawClient dials the adapter at run with the h2proto client, which
 // shows the fields exactly as sent.
 func srvRawClient(t *testing.T, run *srvRunning) *h2.Conn {
-	c, err := h2.Dial(srvCtx(t), strings.TrimPrefix(run.base, "http://"), &h2.ClientOptions{H2C: true})
+	c, err := h2.Dial(testCtx(t), strings.TrimPrefix(run.base, "http://"), &h2.ClientOptions{H2C: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestServerConnectionSpecificFields(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	c := srvRawClient(t, run)
-	ctx := srvCtx(t)
+	ctx := testCtx(t)
 	s, err := c.Request(ctx, c.NewRequest("GET", "/"), &h2.RequestOptions{EndStream: true})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestServerConnectTunnel(t *testing.T) {
 		}
 	}))
 	c := srvRawClient(t, run)
-	ctx := srvCtx(t)
+	ctx := testCtx(t)
 	hs := []h2.HeaderField{{Name: ":method", Value: "CONNECT"}, {Name: ":authority", Value: "example.test:443"}}
 	s, err := c.Request(ctx, hs, nil)
 	if err != nil {
@@ -143,18 +143,18 @@ func TestServerResetAndConnectionLoss(t *testing.T) {
 	}))
 	for _, how := range []string{"reset", "close"} {
 		c := srvRawClient(t, run)
-		ctx := srvCtx(t)
+		ctx := testCtx(t)
 		s, err := c.Request(ctx, c.NewRequest("POST", "/"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		srvWait(t, started, "handler start")
+		testWait(t, started, "handler start")
 		if how == "reset" {
 			_ = s.Reset(frame.ErrCodeCancel)
 		} else {
 			_ = c.NetConn().Close()
 		}
-		got := srvWait(t, observed, "handler")
+		got := testWait(t, observed, "handler")
 		if !errors.Is(got.ctxErr, context.Canceled) || got.readErr == nil || got.readErr == io.EOF {
 			t.Errorf("%s: context %v, Read %v", how, got.ctxErr, got.readErr)
 		}
@@ -172,7 +172,7 @@ func TestServerInformationalAndDate(t *testing.T) {
 		w.WriteHeader(200)
 	}))
 	c := srvRawClient(t, run)
-	ctx := srvCtx(t)
+	ctx := testCtx(t)
 	s, err := c.Request(ctx, c.NewRequest("GET", "/"), &h2.RequestOptions{EndStream: true})
 	if err != nil {
 		t.Fatal(err)
@@ -216,12 +216,12 @@ func TestServerReadDeadlineRecovers(t *testing.T) {
 		fmt.Fprintf(w, "first=%v got=%q err=%v trailer=%q", errors.Is(err1, os.ErrDeadlineExceeded), got, err, r.Trailer.Get("X-T"))
 	}))
 	c := srvRawClient(t, run)
-	ctx := srvCtx(t)
+	ctx := testCtx(t)
 	s, err := c.Request(ctx, c.NewRequest("POST", "/"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvWait(t, timedOut, "the deadline")
+	testWait(t, timedOut, "the deadline")
 	if _, err := s.Write([]byte("late content")); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestServerBadPath(t *testing.T) {
 		called <- r.URL.Path
 	}))
 	c := srvRawClient(t, run)
-	ctx := srvCtx(t)
+	ctx := testCtx(t)
 	for _, tc := range []struct {
 		path   string
 		status int
@@ -260,7 +260,7 @@ func TestServerBadPath(t *testing.T) {
 		}
 		_, _ = s.ReadAll()
 	}
-	if p := srvWait(t, called, "handler"); p != "/ok" || len(called) != 0 {
+	if p := testWait(t, called, "handler"); p != "/ok" || len(called) != 0 {
 		t.Errorf("handler called for %q", p)
 	}
 }

@@ -65,7 +65,7 @@ func (c *srvCheckReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-var srvBig = srvPattern(8 << 20)
+var srvBig = testPattern(8 << 20)
 
 var srvCases = []srvCase{
 	{
@@ -376,7 +376,7 @@ func srvDo(t *testing.T, run *srvRunning, req *http.Request) (srvResult, error) 
 		res.Info = append(res.Info, code)
 		return nil
 	}}
-	req = req.WithContext(httptrace.WithClientTrace(srvCtx(t), trace))
+	req = req.WithContext(httptrace.WithClientTrace(testCtx(t), trace))
 	resp, err := run.client.Do(req)
 	if err != nil {
 		return res, err

@@ -67,8 +67,21 @@ type Transport struct {
 	// IdleConnTimeout closes a connection that has carried no request for
 	// this long, so that idle connections do not pile up on either side.
 	// Zero means 90 s (http.DefaultTransport's value); negative keeps them
-	// until CloseIdleConnections or the server closes them.
+	// until CloseIdleConnections or the server closes them. It also sets
+	// the core's idle timer (Options.Config.Timeouts.Idle, 60 s by
+	// default), which would otherwise close them first, unless Options
+	// set that timer.
 	IdleConnTimeout time.Duration
+
+	// HandshakeTimeout bounds the setup of a new connection once dialled:
+	// the TLS handshake (https) and the HTTP/2 preface and SETTINGS
+	// exchange (RFC 9113 §3.4), so that a server that accepts but never
+	// answers fails the requests waiting for that connection instead of
+	// holding them as long as their contexts allow. Zero means 10 s
+	// (http.DefaultTransport's TLSHandshakeTimeout); negative means no
+	// bound of its own (the request's context, and the core's
+	// Timeouts.Preface for the server's first SETTINGS, still apply).
+	HandshakeTimeout time.Duration
 
 	// ExpectContinueTimeout is how long a request with "Expect:
 	// 100-continue" waits for the 100 (Continue) response before sending
@@ -106,6 +119,25 @@ func (t *Transport) idleTimeout() time.Duration {
 	return t.IdleConnTimeout
 }
 
+// coreIdleTimeout is the core's Timeouts.Idle that matches
+// IdleConnTimeout: negative disables the core's timer.
+func (t *Transport) coreIdleTimeout() time.Duration {
+	if t.IdleConnTimeout < 0 {
+		return -1
+	}
+	return t.idleTimeout()
+}
+
+func (t *Transport) handshakeTimeout() time.Duration {
+	switch {
+	case t.HandshakeTimeout == 0:
+		return 10 * time.Second
+	case t.HandshakeTimeout < 0:
+		return 0
+	}
+	return t.HandshakeTimeout
+}
+
 func (t *Transport) continueTimeout() time.Duration {
 	switch {
 	case t.ExpectContinueTimeout == 0:
@@ -119,9 +151,18 @@ func (t *Transport) continueTimeout() time.Duration {
 // RoundTrip sends req over HTTP/2 and returns the response once its head
 // has arrived; the body streams from the connection as it is read. Close
 // the body before reading it to the end and the stream is reset with
-// CANCEL. req.Body is always closed. Cancelling req's context resets the
-// stream with CANCEL (RFC 9113 §8.7) and makes RoundTrip, or a Read of the
-// body, return the context's error.
+// CANCEL. Once the stream has ended, its slot on the connection is given
+// back even if the body is not closed (what was received stays readable).
+//
+// req.Body is always closed: when the request is done with it, or when
+// the response ends (or fails) before it was all sent — the stream is then
+// reset with CANCEL (RFC 9113 §8.1) and the body closed, so that a Read
+// blocked in it returns. A failure to send the request (the body's Read
+// error, a body length that contradicts req.ContentLength, trailers the
+// protocol refuses) is what RoundTrip, or a Read of the response body,
+// returns, rather than the reset it causes. Cancelling req's context
+// resets the stream with CANCEL (RFC 9113 §8.7) and makes RoundTrip, or a
+// Read of the body, return the context's error.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr, err := t.newRequest(req)
 	if err != nil {
@@ -183,6 +224,7 @@ func (t *Transport) CloseIdleConnections() {
 		for _, cc := range list {
 			if cc.active == 0 {
 				cc.stopIdleTimer()
+				cc.dead = true
 				idle = append(idle, cc)
 			} else {
 				kept = append(kept, cc)

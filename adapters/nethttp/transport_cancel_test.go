@@ -23,7 +23,7 @@ func TestTransportCancelMidBody(t *testing.T) {
 	for _, s := range trServers(t, h) {
 		for _, c := range trClients(t, s) {
 			t.Run(s.name+"/"+c.impl, func(t *testing.T) {
-				ctx := trCtx(t)
+				ctx := testCtx(t)
 				rctx, cancel := context.WithCancel(ctx)
 				defer cancel()
 				req, _ := http.NewRequestWithContext(rctx, "GET", s.url+"/?impl="+c.impl, nil)
@@ -44,7 +44,7 @@ func TestTransportCancelMidBody(t *testing.T) {
 				if err == nil {
 					t.Errorf("Read after cancel: nil error")
 				}
-				if got := trWait(t, ctx, cancelled, "the handler to see its context cancelled"); got != c.impl {
+				if got := testWait(t, cancelled, "the handler to see its context cancelled"); got != c.impl {
 					t.Errorf("cancelled handler of %q, want %q", got, c.impl)
 				}
 			})
@@ -65,7 +65,7 @@ func TestTransportCancelBeforeResponse(t *testing.T) {
 	})
 	s := trH2CServer(t, h)
 	c := trClients(t, s)[0]
-	ctx := trCtx(t)
+	ctx := testCtx(t)
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() {
@@ -76,12 +76,12 @@ func TestTransportCancelBeforeResponse(t *testing.T) {
 		}
 		errc <- err
 	}()
-	trWait(t, ctx, started, "the handler to start")
+	testWait(t, started, "the handler to start")
 	cancel()
-	if err := trWait(t, ctx, errc, "RoundTrip to return"); !errors.Is(err, context.Canceled) {
+	if err := testWait(t, errc, "RoundTrip to return"); !errors.Is(err, context.Canceled) {
 		t.Errorf("RoundTrip: %v, want context.Canceled", err)
 	}
-	trWait(t, ctx, cancelled, "the handler to see the reset")
+	testWait(t, cancelled, "the handler to see the reset")
 }
 
 // TestTransportBodyCloseResets: closing a response body before EOF resets
@@ -96,7 +96,7 @@ func TestTransportBodyCloseResets(t *testing.T) {
 	})
 	s := trH2CServer(t, h)
 	c := trClients(t, s)[0]
-	ctx := trCtx(t)
+	ctx := testCtx(t)
 	req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/", nil)
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -105,7 +105,7 @@ func TestTransportBodyCloseResets(t *testing.T) {
 	if err := resp.Body.Close(); err != nil {
 		t.Fatal(err)
 	}
-	trWait(t, ctx, cancelled, "the handler to see the reset")
+	testWait(t, cancelled, "the handler to see the reset")
 	if _, err := resp.Body.Read(make([]byte, 1)); err == nil {
 		t.Error("Read after Close: nil error")
 	}
@@ -119,7 +119,7 @@ func TestTransportBodyCloseResets(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	trWait(t, ctx, cancelled, "the second handler to see the reset")
+	testWait(t, cancelled, "the second handler to see the reset")
 	if n := s.conns.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}

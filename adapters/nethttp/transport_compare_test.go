@@ -69,7 +69,7 @@ func (b *trTrailerBody) Close() error { return nil }
 // client and through this Transport, against the same net/http servers
 // (h2c and TLS), and requires the same results.
 func TestTransportCompare(t *testing.T) {
-	big := trPattern(8 << 20)
+	big := testPattern(8 << 20)
 	cases := []struct {
 		name string
 		req  func(ctx context.Context, base string) *http.Request
@@ -159,7 +159,7 @@ func TestTransportCompare(t *testing.T) {
 		clients := trClients(t, s)
 		for _, tc := range cases {
 			t.Run(s.name+"/"+tc.name, func(t *testing.T) {
-				ctx := trCtx(t)
+				ctx := testCtx(t)
 				got := map[string]trResult{}
 				for _, c := range clients {
 					r := trDo(t, c.client, tc.req(ctx, s.url))

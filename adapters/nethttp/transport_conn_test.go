@@ -27,7 +27,7 @@ func TestTransportReuse(t *testing.T) {
 				}
 				c := trClients(t, s)[impl]
 				t.Run(kind+"/"+mode+"/"+c.impl, func(t *testing.T) {
-					ctx := trCtx(t)
+					ctx := testCtx(t)
 					get := func() {
 						req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/", nil)
 						resp, err := c.client.Do(req)
@@ -78,7 +78,7 @@ func TestTransportStreamLimit(t *testing.T) {
 		wantConns int32
 	}{{0, 3}, {2, 2}} {
 		t.Run("MaxConnsPerHost="+itoa64(int64(tc.maxConns)), func(t *testing.T) {
-			ctx := trCtx(t)
+			ctx := testCtx(t)
 			const n = 6
 			release := make(chan struct{})
 			started := make(chan struct{}, n)
@@ -110,7 +110,7 @@ func TestTransportStreamLimit(t *testing.T) {
 			}
 			// Those the connections take start; the rest wait for a stream.
 			for range min(n, int(tc.wantConns)*2) {
-				trWait(t, ctx, started, "a handler to start")
+				testWait(t, started, "a handler to start")
 			}
 			close(release)
 			wg.Wait()
@@ -133,7 +133,7 @@ func TestTransportIdleTimeout(t *testing.T) {
 	s := trH2CServer(t, h)
 	tr := &nethttp.Transport{AllowHTTP: true, IdleConnTimeout: 50 * time.Millisecond}
 	t.Cleanup(tr.CloseIdleConnections)
-	ctx := trCtx(t)
+	ctx := testCtx(t)
 	get := func() {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/", nil)
@@ -145,10 +145,10 @@ func TestTransportIdleTimeout(t *testing.T) {
 		resp.Body.Close()
 	}
 	get()
-	trWait(t, ctx, s.closed, "the idle connection to close")
+	testWait(t, s.closed, "the idle connection to close")
 	get()
 	tr.CloseIdleConnections()
-	trWait(t, ctx, s.closed, "CloseIdleConnections to close it")
+	testWait(t, s.closed, "CloseIdleConnections to close it")
 	if got := s.conns.Load(); got != 2 {
 		t.Errorf("%d connections, want 2", got)
 	}

@@ -1,6 +1,7 @@
 package nethttp_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -44,7 +45,7 @@ func TestTransportExpectContinue(t *testing.T) {
 
 	do := func(t *testing.T, url string, body *trCountingBody, trace *httptrace.ClientTrace) (int, string) {
 		t.Helper()
-		ctx := trCtx(t)
+		ctx := testCtx(t)
 		if trace != nil {
 			ctx = httptrace.WithClientTrace(ctx, trace)
 		}
@@ -100,7 +101,7 @@ func TestTransportExpectContinue(t *testing.T) {
 		raw := trStartRaw(t, func(int32) trAction { return trRespond }) // never sends 100
 		tr := &nethttp.Transport{AllowHTTP: true, ExpectContinueTimeout: 20 * time.Millisecond}
 		t.Cleanup(tr.CloseIdleConnections)
-		req, _ := http.NewRequestWithContext(trCtx(t), "POST", raw.url()+"/", strings.NewReader("late body"))
+		req, _ := http.NewRequestWithContext(testCtx(t), "POST", raw.url()+"/", strings.NewReader("late body"))
 		req.Header.Set("Expect", "100-continue")
 		resp, err := tr.RoundTrip(req)
 		if err != nil {
@@ -126,7 +127,7 @@ func TestTransportEarlyHints(t *testing.T) {
 	t.Cleanup(tr.CloseIdleConnections)
 	var codes []int
 	var link string
-	ctx := httptrace.WithClientTrace(trCtx(t), &httptrace.ClientTrace{
+	ctx := httptrace.WithClientTrace(testCtx(t), &httptrace.ClientTrace{
 		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
 			codes = append(codes, code)
 			link = h.Get("Link")
@@ -145,5 +146,84 @@ func TestTransportEarlyHints(t *testing.T) {
 	}
 	if len(codes) != 1 || codes[0] != 103 || link != "</style.css>; rel=preload" {
 		t.Errorf("Got1xxResponse: %v %q; want [103] with the Link", codes, link)
+	}
+}
+
+// TestTransportTraceHooksOffConnGoroutine: the trace hooks of an
+// expect-continue request (Got1xxResponse, Got100Continue) run on the
+// request's goroutines, not on the connection's: a hook that blocks holds
+// up its own request only, and another request on the same connection
+// completes meanwhile. Got100Continue still runs before the body is sent.
+func TestTransportTraceHooksOffConnGoroutine(t *testing.T) {
+	s := trH2CServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(w, r.Body) // the first Read sends 100
+	}))
+	tr := &nethttp.Transport{AllowHTTP: true, ExpectContinueTimeout: 10 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	get := func() error {
+		req, _ := http.NewRequestWithContext(testCtx(t), "GET", s.url, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return err
+	}
+	if err := get(); err != nil { // the connection the others share
+		t.Fatal(err)
+	}
+
+	inHook, release := make(chan struct{}), make(chan struct{})
+	var sentBeforeHook atomic.Bool
+	body := &trCountingBody{r: strings.NewReader("payload")}
+	trace := &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			if code == http.StatusContinue {
+				sentBeforeHook.Store(body.reads.Load() > 0)
+				close(inHook)
+				select {
+				case <-release:
+				case <-time.After(testTimeout): // only if the test failed
+				}
+			}
+			return nil
+		},
+	}
+	slow := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(testCtx(t), trace), "POST", s.url, body)
+		req.Header.Set("Expect", "100-continue")
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			var b []byte
+			b, err = io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err == nil && string(b) != "payload" {
+				err = errors.New("echo " + string(b))
+			}
+		}
+		slow <- err
+	}()
+	testWait(t, inHook, "the hook to run")
+	other := make(chan error, 1)
+	go func() { other <- get() }()
+	select {
+	case err := <-other:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second): // only detects the stall
+		t.Error("a request on the same connection stalled while a trace hook blocked")
+	}
+	close(release)
+	if err := testWait(t, slow, "the expect-continue request"); err != nil {
+		t.Error(err)
+	}
+	if sentBeforeHook.Load() {
+		t.Error("the body was read before Got1xxResponse(100) returned")
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
 	}
 }

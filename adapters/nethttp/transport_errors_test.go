@@ -26,7 +26,7 @@ func TestTransportMisuse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := &trCloseRecorder{}
-			req, _ := http.NewRequestWithContext(trCtx(t), "POST", tc.url, body)
+			req, _ := http.NewRequestWithContext(testCtx(t), "POST", tc.url, body)
 			_, err := tc.tr.RoundTrip(req)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("RoundTrip: %v, want an error mentioning %q", err, tc.want)
@@ -44,7 +44,7 @@ func TestTransportMisuse(t *testing.T) {
 		pool := x509.NewCertPool()
 		pool.AddCert(ts.Certificate())
 		tr := &nethttp.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-		req, _ := http.NewRequestWithContext(trCtx(t), "GET", ts.URL, nil)
+		req, _ := http.NewRequestWithContext(testCtx(t), "GET", ts.URL, nil)
 		_, err := tr.RoundTrip(req)
 		if err == nil || !strings.Contains(err.Error(), "ALPN h2") {
 			t.Errorf("RoundTrip: %v, want an error naming ALPN h2", err)

@@ -56,8 +56,8 @@ func TestTransportH2ProtoServer(t *testing.T) {
 	t.Run("echo_with_trailers", func(t *testing.T) {
 		tr := &nethttp.Transport{}
 		trMemoryServer(t, &h2.Server{Handler: echo}, tr)
-		body := trPattern(1 << 20)
-		req, _ := http.NewRequestWithContext(trCtx(t), "POST", "http://mem.test/echo", bytes.NewReader(body))
+		body := testPattern(1 << 20)
+		req, _ := http.NewRequestWithContext(testCtx(t), "POST", "http://mem.test/echo", bytes.NewReader(body))
 		req.Trailer = http.Header{"X-Client": {"yes"}}
 		resp, err := tr.RoundTrip(req)
 		if err != nil {
@@ -80,7 +80,7 @@ func TestTransportH2ProtoServer(t *testing.T) {
 		wantDials int32
 	}{{0, 4}, {1, 1}} {
 		t.Run("MaxConcurrentStreams_1/MaxConnsPerHost="+itoa64(int64(tc.maxConns)), func(t *testing.T) {
-			ctx := trCtx(t)
+			ctx := testCtx(t)
 			const n = 4
 			gate := make(chan struct{})
 			started := make(chan struct{}, n)
@@ -117,7 +117,7 @@ func TestTransportH2ProtoServer(t *testing.T) {
 			}
 			if tc.maxConns == 0 {
 				for range n {
-					trWait(t, ctx, started, "a handler to start")
+					testWait(t, started, "a handler to start")
 				}
 				close(gate)
 			}

@@ -1,7 +1,6 @@
 package nethttp_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,17 +15,9 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/h2proto/h2/adapters/nethttp"
 )
-
-// trCtx bounds a test: no network test may hang.
-func trCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // trServer is a net/http HTTP/2 server on loopback, counting its
 // connections.
@@ -172,31 +163,5 @@ func trSame(t testing.TB, what string, got map[string]trResult) {
 	a, b := got["adapter"], got["nethttp"]
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("%s: results differ\nadapter: %+v\nnethttp: %+v", what, a, b)
-	}
-}
-
-// trPattern is n deterministic bytes.
-func trPattern(n int) []byte {
-	b := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
-}
-
-// trWait waits for ch or fails the test.
-func trWait[T any](t testing.TB, ctx context.Context, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-ctx.Done():
-		t.Fatalf("timed out waiting for %s", what)
-		var zero T
-		return zero
 	}
 }

@@ -3,7 +3,6 @@ package nethttp
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -20,29 +19,39 @@ type trConn struct {
 	c   *h2.Conn
 
 	// Guarded by t.mu.
-	active int         // requests holding a stream (see release)
-	used   int         // requests given this connection so far
-	idle   *time.Timer // runs while active is 0 (IdleConnTimeout)
-	dead   bool        // removed from the pool
+	active  int         // requests holding a stream (see release)
+	used    int         // requests given this connection so far
+	idle    *time.Timer // runs while active is 0 (IdleConnTimeout)
+	idleGen uint64      // counts idle periods: a timer that fired late is stale
+	dead    bool        // removed from the pool; closed once active is 0
 }
 
 // trDial is a dial in progress, which requests for the same key wait for
 // rather than dialling their own.
 type trDial struct {
-	done chan struct{}
-	err  error
+	done  chan struct{}
+	err   error
+	byCtx bool // err came from the dialling request's context: others try again
 }
 
 // usable reports whether cc may take a new request: its connection runs
 // and the server has not sent GOAWAY (RFC 9113 §6.8).
 func (cc *trConn) usable() bool {
-	select {
-	case <-cc.c.Done():
+	if cc.closedNow() {
 		return false
-	default:
 	}
 	_, away := cc.c.GoAway()
 	return !away
+}
+
+// closedNow reports whether cc's connection has ended.
+func (cc *trConn) closedNow() bool {
+	select {
+	case <-cc.c.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // capacity is the number of concurrent requests cc takes: the server's
@@ -62,6 +71,16 @@ func (cc *trConn) capacity() int {
 // one — one dial at a time per key, which every request waiting for that
 // key shares.
 func (t *Transport) getConn(ctx context.Context, key, addr string, https bool) (cc *trConn, reused bool, err error) {
+	// Connections found unusable and idle are closed once t.mu is
+	// released.
+	var stale []*trConn
+	unlock := func() {
+		t.mu.Unlock()
+		for _, cc := range stale {
+			_ = cc.c.Close()
+		}
+		stale = nil
+	}
 	for {
 		t.mu.Lock()
 		var least *trConn
@@ -69,14 +88,16 @@ func (t *Transport) getConn(ctx context.Context, key, addr string, https bool) (
 		for i := 0; i < len(list); i++ {
 			cc := list[i]
 			if !cc.usable() {
-				t.removeLocked(cc)
+				if t.removeLocked(cc) {
+					stale = append(stale, cc)
+				}
 				list = t.conns[key]
 				i--
 				continue
 			}
 			if cc.active < cc.capacity() {
 				reused = cc.take()
-				t.mu.Unlock()
+				unlock()
 				return cc, reused, nil
 			}
 			if least == nil || cc.active < least.active {
@@ -88,17 +109,17 @@ func (t *Transport) getConn(ctx context.Context, key, addr string, https bool) (
 			// At the cap: wait on the least busy connection's stream
 			// limit (h2.Conn.Request blocks until a stream ends).
 			reused = least.take()
-			t.mu.Unlock()
+			unlock()
 			return least, reused, nil
 		}
 		if d != nil {
-			t.mu.Unlock()
+			unlock()
 			select {
 			case <-d.done:
 			case <-ctx.Done():
 				return nil, false, ctx.Err()
 			}
-			if d.err != nil && !errors.Is(d.err, context.Canceled) && !errors.Is(d.err, context.DeadlineExceeded) {
+			if d.err != nil && !d.byCtx {
 				return nil, false, d.err
 			}
 			continue // look again: the new connection, or dial ourselves
@@ -108,15 +129,15 @@ func (t *Transport) getConn(ctx context.Context, key, addr string, https bool) (
 			t.dialing = make(map[string]*trDial)
 		}
 		t.dialing[key] = d
-		t.mu.Unlock()
+		unlock()
 
 		c, err := t.dial(ctx, addr, https)
 		t.mu.Lock()
 		delete(t.dialing, key)
-		d.err = err
+		d.err, d.byCtx = err, ctx.Err() != nil
 		close(d.done)
 		if err != nil {
-			t.mu.Unlock()
+			unlock()
 			return nil, false, err
 		}
 		cc = &trConn{t: t, key: key, c: c}
@@ -125,7 +146,7 @@ func (t *Transport) getConn(ctx context.Context, key, addr string, https bool) (
 		}
 		t.conns[key] = append(t.conns[key], cc)
 		cc.take()
-		t.mu.Unlock()
+		unlock()
 		go cc.watch()
 		return cc, false, nil
 	}
@@ -141,6 +162,7 @@ func (cc *trConn) take() bool {
 }
 
 func (cc *trConn) stopIdleTimer() {
+	cc.idleGen++ // a timer firing now finds itself stale
 	if cc.idle != nil {
 		cc.idle.Stop()
 		cc.idle = nil
@@ -148,8 +170,8 @@ func (cc *trConn) stopIdleTimer() {
 }
 
 // release gives back the stream reserved by getConn. The last one out of a
-// connection that is going away closes it; of a live one, starts its idle
-// timer.
+// connection that is out of the pool or going away closes it; of a live
+// one, starts its idle timer.
 func (cc *trConn) release() {
 	t := cc.t
 	t.mu.Lock()
@@ -165,43 +187,63 @@ func (cc *trConn) release() {
 		return
 	}
 	if d := t.idleTimeout(); d > 0 {
-		cc.idle = time.AfterFunc(d, cc.idleExpired)
+		cc.idleGen++
+		gen := cc.idleGen
+		cc.idle = time.AfterFunc(d, func() { cc.idleExpired(gen) })
 	}
 	t.mu.Unlock()
 }
 
-func (cc *trConn) idleExpired() {
+// idleExpired closes cc when the idle period gen ends, unless that period
+// is over already: the timer may fire while getConn hands cc out again,
+// and run once that request has released it and a new period started.
+func (cc *trConn) idleExpired(gen uint64) {
 	t := cc.t
 	t.mu.Lock()
-	if cc.active > 0 || cc.dead {
+	if cc.active > 0 || cc.dead || gen != cc.idleGen {
 		t.mu.Unlock()
 		return
 	}
+	cc.idle = nil
 	t.removeLocked(cc)
 	t.mu.Unlock()
 	_ = cc.c.Close()
 }
 
-// markDead takes cc out of the pool: no new request goes to it.
+// abandon gives back the stream of a request cc could not take and takes
+// cc out of the pool — in that order of effect: marked dead first, the
+// release closes cc if it was the last request on it.
+func (cc *trConn) abandon() {
+	cc.markDead()
+	cc.release()
+}
+
+// markDead takes cc out of the pool: no new request goes to it, and it is
+// closed now if it carries none, else when the last one releases it.
 func (cc *trConn) markDead() {
 	cc.t.mu.Lock()
-	cc.t.removeLocked(cc)
+	idle := cc.t.removeLocked(cc)
 	cc.t.mu.Unlock()
+	if idle {
+		_ = cc.c.Close()
+	}
 }
 
 // watch removes cc from the pool when its connection ends.
 func (cc *trConn) watch() {
 	<-cc.c.Done()
 	cc.t.mu.Lock()
-	cc.stopIdleTimer()
-	cc.t.removeLocked(cc)
+	cc.t.removeLocked(cc) // closed already
 	cc.t.mu.Unlock()
 }
 
-// removeLocked takes cc out of the pool. t.mu is held.
-func (t *Transport) removeLocked(cc *trConn) {
+// removeLocked takes cc out of the pool and reports whether it carries no
+// request, in which case the caller closes it (release closes it
+// otherwise). t.mu is held.
+func (t *Transport) removeLocked(cc *trConn) bool {
+	cc.stopIdleTimer()
 	if cc.dead {
-		return
+		return cc.active == 0
 	}
 	cc.dead = true
 	list := t.conns[cc.key]
@@ -209,6 +251,7 @@ func (t *Transport) removeLocked(cc *trConn) {
 		list = slices.Delete(list, i, i+1)
 	}
 	t.setConns(cc.key, list)
+	return cc.active == 0
 }
 
 // setConns stores a key's list, dropping the key when it is empty. t.mu
@@ -223,6 +266,9 @@ func (t *Transport) setConns(key string, list []*trConn) {
 
 // dial connects to addr and completes the HTTP/2 preface and SETTINGS
 // exchange (RFC 9113 §3.4), so that the server's stream limit is known.
+// HandshakeTimeout bounds what follows the dial: the TLS handshake and that
+// exchange. The core's idle timer follows IdleConnTimeout unless Options
+// set it.
 func (t *Transport) dial(ctx context.Context, addr string, https bool) (*h2.Conn, error) {
 	dial := t.DialContext
 	if dial == nil {
@@ -233,11 +279,24 @@ func (t *Transport) dial(ctx context.Context, addr string, https bool) (*h2.Conn
 	if err != nil {
 		return nil, fmt.Errorf("nethttp: dial %s: %w", addr, err)
 	}
+	setup := ctx
+	if d := t.handshakeTimeout(); d > 0 {
+		var cancel context.CancelFunc
+		setup, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	// timedOut words an error of the setup when HandshakeTimeout ended it.
+	timedOut := func(what string, err error) error {
+		if ctx.Err() == nil && setup.Err() != nil {
+			return fmt.Errorf("nethttp: %s with %s not done within HandshakeTimeout (%v): %w", what, addr, t.handshakeTimeout(), err)
+		}
+		return fmt.Errorf("nethttp: %s with %s: %w", what, addr, err)
+	}
 	if https {
 		tc := tls.Client(nc, t.tlsConfig(addr))
-		if err := tc.HandshakeContext(ctx); err != nil {
+		if err := tc.HandshakeContext(setup); err != nil {
 			_ = nc.Close()
-			return nil, fmt.Errorf("nethttp: TLS handshake with %s (offering ALPN h2): %w", addr, err)
+			return nil, timedOut("TLS handshake (offering ALPN h2)", err)
 		}
 		nc = tc
 	}
@@ -245,15 +304,20 @@ func (t *Transport) dial(ctx context.Context, addr string, https bool) (*h2.Conn
 	if t.Options != nil {
 		o.Options = t.Options.Options
 	}
+	if o.Config.Timeouts.Idle == 0 {
+		// The core closes a connection without streams after its own Idle
+		// (60 s by default): make it IdleConnTimeout's.
+		o.Config.Timeouts.Idle = t.coreIdleTimeout()
+	}
 	o.Authority = addr // unused: requests carry their own :authority
 	c, err := h2.NewClientConn(nc, &o)
 	if err != nil {
 		_ = nc.Close()
 		return nil, fmt.Errorf("nethttp: %s: %w", addr, err)
 	}
-	if err := c.WaitConnected(ctx); err != nil {
+	if err := c.WaitConnected(setup); err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("nethttp: HTTP/2 preface exchange with %s: %w", addr, err)
+		return nil, timedOut("HTTP/2 preface exchange", err)
 	}
 	return c, nil
 }
@@ -276,14 +340,4 @@ func (t *Transport) tlsConfig(addr string) *tls.Config {
 		}
 	}
 	return cfg
-}
-
-// closedNow reports whether cc's connection has ended.
-func (cc *trConn) closedNow() bool {
-	select {
-	case <-cc.c.Done():
-		return true
-	default:
-		return false
-	}
 }

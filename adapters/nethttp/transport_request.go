@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -84,9 +84,9 @@ func (t *Transport) newRequest(req *http.Request) (*trRequest, error) {
 	if method == http.MethodConnect {
 		fs = append(fs, h2.HeaderField{Name: ":method", Value: method}, h2.HeaderField{Name: ":authority", Value: authority})
 	} else {
-		path := req.URL.RequestURI()
-		if req.URL.Opaque != "" && strings.HasPrefix(req.URL.Opaque, "//") {
-			path = req.URL.Opaque // RequestURI would add scheme://host
+		path, err := trPath(req.URL, authority)
+		if err != nil {
+			return nil, err
 		}
 		fs = append(fs,
 			h2.HeaderField{Name: ":method", Value: method},
@@ -95,10 +95,10 @@ func (t *Transport) newRequest(req *http.Request) (*trRequest, error) {
 			h2.HeaderField{Name: ":path", Value: path})
 	}
 	for k, vs := range req.Header {
-		name := strings.ToLower(k)
+		name := lowerKey(k)
 		switch name {
-		case "host", "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade", "content-length", "trailer":
-			continue // connection-specific (RFC 9113 §8.2.2), or set below
+		case "host", "content-length", "trailer":
+			continue // set below, from the request's fields
 		case "te":
 			// Only "trailers" may be sent (RFC 9113 §8.2.2).
 			for _, v := range vs {
@@ -115,6 +115,9 @@ func (t *Transport) newRequest(req *http.Request) (*trRequest, error) {
 				}
 			}
 		}
+		if connSpecific(name) {
+			continue // RFC 9113 §8.2.2
+		}
 		for _, v := range vs {
 			fs = append(fs, h2.HeaderField{Name: name, Value: v})
 		}
@@ -125,7 +128,7 @@ func (t *Transport) newRequest(req *http.Request) (*trRequest, error) {
 	if len(req.Trailer) > 0 {
 		keys := make([]string, 0, len(req.Trailer))
 		for k := range req.Trailer {
-			keys = append(keys, strings.ToLower(k))
+			keys = append(keys, lowerKey(k))
 		}
 		fs = append(fs, h2.HeaderField{Name: "trailer", Value: strings.Join(keys, ", ")})
 	}
@@ -138,6 +141,29 @@ func (t *Transport) newRequest(req *http.Request) (*trRequest, error) {
 func trWantsLength(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
 }
+
+// trPath is the :path of a request for u (RFC 9113 §8.3.1): its
+// RequestURI, except that a URL.Opaque of the form "//host/path" (the way
+// to send a path as is) gives "/path", as Go's client sends it, not the
+// "scheme://host/path" RequestURI makes of it. A :path that neither starts
+// with "/" nor is "*" is an error.
+func trPath(u *url.URL, authority string) (string, error) {
+	path := u.RequestURI()
+	if trValidPath(path) {
+		return path, nil
+	}
+	for _, host := range []string{u.Host, authority} {
+		if p, ok := strings.CutPrefix(path, u.Scheme+"://"+host); ok && trValidPath(p) {
+			return p, nil
+		}
+	}
+	if u.Opaque != "" {
+		return "", fmt.Errorf("nethttp: invalid request :path %q from URL.Opaque = %q", path, u.Opaque)
+	}
+	return "", fmt.Errorf("nethttp: invalid request :path %q", path)
+}
+
+func trValidPath(p string) bool { return strings.HasPrefix(p, "/") || p == "*" }
 
 // rewind readies the body for another attempt: the same one if no attempt
 // read it, else a fresh one from GetBody.
@@ -184,54 +210,53 @@ func (tr *trRequest) send(cc *trConn, reused bool) (*http.Response, error) {
 	opts := &h2.RequestOptions{EndStream: tr.body == nil}
 	var cont *trContinue
 	if tr.expect100 {
-		cont = &trContinue{ch: make(chan bool, 1), handedBack: make(chan struct{}), trace: tr.trace}
+		cont = newTrContinue(tr.trace)
 		opts.Handler = cont.handle
 	}
 	s, err := cc.c.Request(tr.ctx, tr.fields, opts)
 	if err != nil {
-		cc.release()
 		if tr.ctx.Err() != nil {
+			cc.release()
 			return nil, tr.ctx.Err()
 		}
 		if errors.Is(err, core.ErrGoAwayReceived) || errors.Is(err, core.ErrClosed) ||
 			errors.Is(err, core.ErrStreamIDsExhausted) || errors.Is(err, core.ErrGoAwaySent) ||
 			errors.Is(err, core.ErrConnectionLost) || cc.closedNow() {
-			cc.markDead()
+			cc.abandon()
 			return nil, &trUnusableError{err: err}
 		}
+		cc.release()
 		return nil, err
 	}
 	if tr.trace != nil && tr.trace.WroteHeaders != nil {
 		tr.trace.WroteHeaders()
 	}
-	st := &trStream{tr: tr, cc: cc, s: s}
+	st := &trStream{tr: tr, cc: cc, s: s, body: tr.body}
 	st.refs.Store(1)
 	if tr.body != nil {
 		tr.bodyUsed = true
 		st.refs.Add(1)
-		go st.writeBody(tr.body, cont)
+		go st.writeBody(cont)
 	} else {
 		st.sentEnd.Store(true)
 		if tr.trace != nil && tr.trace.WroteRequest != nil {
 			tr.trace.WroteRequest(httptrace.WroteRequestInfo{})
 		}
 	}
-	if cont != nil {
-		select {
-		case <-cont.handedBack:
-		case <-tr.ctx.Done():
-			st.abort()
-			return nil, tr.ctx.Err()
-		}
+	if cont != nil && !cont.waitHandedBack(tr.ctx) {
+		st.abort()
+		return nil, tr.ctx.Err()
 	}
 	resp, err := s.Response(tr.ctx)
 	if err != nil {
+		// Read what the writer recorded before abort abandons the upload.
+		serr := st.sendErr()
 		st.abort()
 		if ctxErr := tr.ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		if berr := st.bodyErr.Load(); berr != nil {
-			return nil, fmt.Errorf("nethttp: reading the request body: %w", *berr)
+		if serr != nil {
+			return nil, serr // the reset is ours, because of it
 		}
 		return nil, err
 	}
@@ -241,17 +266,4 @@ func (tr *trRequest) send(cc *trConn, reused bool) (*http.Response, error) {
 		trReport1xx(tr.trace, resp.Informational)
 	}
 	return st.response(resp), nil
-}
-
-// trHeader converts regular fields to an http.Header.
-func trHeader(fs []h2.HeaderField) http.Header {
-	h := make(http.Header, len(fs))
-	for _, f := range fs {
-		if strings.HasPrefix(f.Name, ":") {
-			continue
-		}
-		k := textproto.CanonicalMIMEHeaderKey(f.Name)
-		h[k] = append(h[k], f.Value)
-	}
-	return h
 }

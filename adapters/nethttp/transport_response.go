@@ -1,30 +1,40 @@
 package nethttp
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/h2proto/h2"
+	"github.com/h2proto/h2/core"
 )
 
 // trStream is one attempt's stream. Two holders share it — the response
-// body and, when there is one, the request body's writer — and the last to
-// let go gives the stream back to the connection (trConn.release).
+// side and, when there is one, the request body's writer — and the last to
+// let go gives the stream back to the connection (trConn.release). The
+// response side lets go when the stream ends (even with the body unread:
+// its content stays readable), at the body's EOF, error or Close, or when
+// the attempt fails.
 type trStream struct {
 	tr      *trRequest
 	cc      *trConn
 	s       *h2.Stream
 	refs    atomic.Int32
 	sentEnd atomic.Bool           // our side ended: END_STREAM or trailers queued
-	bodyErr atomic.Pointer[error] // reading the request body failed
+	bodyErr atomic.Pointer[error] // sending the request failed on our side
 	once    sync.Once             // the response side let go
+	unwatch func() bool           // stops the watch on the stream's end
+
+	body      io.ReadCloser // the request body; nil without one
+	bodyOnce  sync.Once     // closes body
+	abandoned atomic.Bool   // the response side closed body: its errors are ours
 }
 
 // unref drops one holder; the last releases the connection's stream.
@@ -34,21 +44,82 @@ func (st *trStream) unref() {
 	}
 }
 
+// closeBody closes the request body, once, whoever gets there first: the
+// writer when it is done, or the response side abandoning the upload.
+func (st *trStream) closeBody() {
+	if st.body != nil {
+		st.bodyOnce.Do(func() { _ = st.body.Close() })
+	}
+}
+
 // doneReading lets go of the response side. A request still being sent
 // after the response ended is abandoned: the stream is reset with CANCEL,
 // which RFC 9113 §8.1 allows once the response is complete, and which
-// frees the stream on the server too.
+// frees the stream on the server too; and the request body is closed, so
+// that a writer blocked in its Read returns and lets go of the stream.
 func (st *trStream) doneReading(complete bool) {
 	st.once.Do(func() {
-		if !complete || !st.sentEnd.Load() {
+		unsent := !st.sentEnd.Load()
+		if !complete || unsent {
 			_ = st.s.Cancel()
+		}
+		if unsent && st.body != nil {
+			st.abandoned.Store(true)
+			st.closeBody()
 		}
 		st.unref()
 	})
 }
 
+// watch lets go of the response side when the stream ends, so that a
+// response whose body is left unread or unclosed does not hold its
+// connection's stream slot: the connection can go idle and be closed
+// (CloseIdleConnections, IdleConnTimeout). The content already received
+// stays readable.
+func (st *trStream) watch(r *h2.Response) {
+	if r.EndStream {
+		// The response is complete: nothing arrives after its HEADERS.
+		st.doneReading(true)
+		return
+	}
+	st.unwatch = context.AfterFunc(st.s.Context(), func() { st.doneReading(true) })
+}
+
+// stopWatching ends the watch once the body let go by itself.
+func (st *trStream) stopWatching() {
+	if st.unwatch != nil {
+		st.unwatch()
+	}
+}
+
 // abort ends a failed attempt.
 func (st *trStream) abort() { st.doneReading(false) }
+
+// failed records why sending the request failed on our side (the body's
+// Read, a content length or trailer the core refused), unless the response
+// side abandoned the upload or the stream had ended anyway (a reset by the
+// server, the connection's end, the context: those speak for themselves).
+// RoundTrip and the body's Read then return it rather than the CANCEL reset
+// that follows.
+func (st *trStream) failed(err error) {
+	if st.abandoned.Load() || st.tr.ctx.Err() != nil {
+		return
+	}
+	select {
+	case <-st.s.Done():
+		return
+	default:
+	}
+	st.bodyErr.CompareAndSwap(nil, &err)
+}
+
+// sendErr is the error recorded by failed, or nil.
+func (st *trStream) sendErr() error {
+	if p := st.bodyErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 // trBufPool holds the buffers request bodies are copied through.
 var trBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -56,9 +127,10 @@ var trBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b
 // writeBody copies the request body to the stream, blocking while flow
 // control holds it (RFC 9113 §6.9), then ends the stream with the request's
 // trailers, if any (§8.1). It runs on its own goroutine and closes body.
-func (st *trStream) writeBody(body io.ReadCloser, cont *trContinue) {
+// A failure on our side is recorded (failed) before the stream is reset.
+func (st *trStream) writeBody(cont *trContinue) {
 	defer st.unref()
-	defer body.Close()
+	defer st.closeBody()
 	tr := st.tr
 	if cont != nil {
 		if tr.trace != nil && tr.trace.Wait100Continue != nil {
@@ -71,19 +143,22 @@ func (st *trStream) writeBody(body io.ReadCloser, cont *trContinue) {
 	bp := trBufPool.Get().(*[]byte)
 	defer trBufPool.Put(bp)
 	buf := *bp
+	var sent int64
 	for {
-		n, err := body.Read(buf)
+		n, err := st.body.Read(buf)
 		if n > 0 {
 			if _, werr := st.s.WriteContext(tr.ctx, buf[:n]); werr != nil {
+				st.failed(tr.lengthErr(werr, sent+int64(n), true))
 				_ = st.s.Cancel()
 				return
 			}
+			sent += int64(n)
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			st.bodyErr.Store(&err)
+			st.failed(fmt.Errorf("nethttp: reading the request body: %w", err))
 			_ = st.s.Cancel()
 			return
 		}
@@ -92,16 +167,19 @@ func (st *trStream) writeBody(body io.ReadCloser, cont *trContinue) {
 	if len(tr.req.Trailer) > 0 {
 		fs := make([]h2.HeaderField, 0, len(tr.req.Trailer))
 		for k, vs := range tr.req.Trailer {
-			name := strings.ToLower(k)
+			name := lowerKey(k)
 			for _, v := range vs {
 				fs = append(fs, h2.HeaderField{Name: name, Value: v})
 			}
 		}
-		err = st.s.WriteTrailers(fs)
+		if err = st.s.WriteTrailers(fs); err != nil && !errors.Is(err, core.ErrContentLength) {
+			err = fmt.Errorf("nethttp: request trailers refused: %w", err)
+		}
 	} else {
 		err = st.s.CloseWrite()
 	}
 	if err != nil {
+		st.failed(tr.lengthErr(err, sent, false))
 		_ = st.s.Cancel()
 		return
 	}
@@ -109,6 +187,24 @@ func (st *trStream) writeBody(body io.ReadCloser, cont *trContinue) {
 	if tr.trace != nil && tr.trace.WroteRequest != nil {
 		tr.trace.WroteRequest(httptrace.WroteRequestInfo{})
 	}
+}
+
+// lengthErr words a content-length mismatch (core.ErrContentLength) as
+// net/http does, naming the declared length and the body's: n bytes, or
+// at least n when the body was longer. Other errors pass through, those of
+// a write wrapped.
+func (tr *trRequest) lengthErr(err error, n int64, writing bool) error {
+	if errors.Is(err, core.ErrContentLength) {
+		more := ""
+		if writing {
+			more = " or more"
+		}
+		return fmt.Errorf("http: ContentLength=%d with Body length %d%s: %w", tr.req.ContentLength, n, more, err)
+	}
+	if writing {
+		return fmt.Errorf("nethttp: sending the request body: %w", err)
+	}
+	return err
 }
 
 // response builds the http.Response for the response head r.
@@ -119,28 +215,20 @@ func (st *trStream) response(r *h2.Response) *http.Response {
 		StatusCode:    r.Status,
 		Proto:         "HTTP/2.0",
 		ProtoMajor:    2,
-		Header:        make(http.Header, len(r.Header)),
+		Header:        headerFromFields(r.Header, false),
 		ContentLength: -1,
 		Request:       req,
 	}
-	for _, f := range r.Header {
-		if strings.HasPrefix(f.Name, ":") {
-			continue
-		}
-		k := http.CanonicalHeaderKey(f.Name)
-		if k == "Trailer" {
-			// Declared trailers (RFC 9110 §6.6.2): keys now, values at EOF.
+	if vv, ok := res.Header["Trailer"]; ok {
+		// Declared trailers (RFC 9110 §6.6.2): keys now, values at EOF;
+		// the Trailer field itself is not left in Header, as net/http.
+		delete(res.Header, "Trailer")
+		for k := range declaredTrailers(vv) {
 			if res.Trailer == nil {
 				res.Trailer = make(http.Header)
 			}
-			for v := range strings.SplitSeq(f.Value, ",") {
-				if v = strings.TrimSpace(v); v != "" {
-					res.Trailer[http.CanonicalHeaderKey(v)] = nil
-				}
-			}
-			continue
+			res.Trailer[k] = nil
 		}
-		res.Header[k] = append(res.Header[k], f.Value)
 	}
 	if cl := res.Header["Content-Length"]; len(cl) == 1 {
 		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil && n >= 0 {
@@ -157,6 +245,7 @@ func (st *trStream) response(r *h2.Response) *http.Response {
 		res.TLS = &cs
 	}
 	res.Body = &trBody{st: st, res: res}
+	st.watch(r)
 	return res
 }
 
@@ -195,15 +284,19 @@ func (b *trBody) Read(p []byte) (int, error) {
 		b.eof = true
 		b.fillTrailers()
 		b.st.doneReading(true)
+		b.st.stopWatching()
 		return n, io.EOF
 	}
 	if ctxErr := b.st.tr.ctx.Err(); ctxErr != nil {
 		err = ctxErr
 	} else if b.closed.Load() {
 		err = errTrBodyClosed
+	} else if serr := b.st.sendErr(); serr != nil {
+		err = serr // the reset came from our failure to send the request
 	}
 	b.err = err
 	b.st.doneReading(false)
+	b.st.stopWatching()
 	return n, err
 }
 
@@ -217,8 +310,7 @@ func (b *trBody) fillTrailers() {
 	if b.res.Trailer == nil {
 		b.res.Trailer = make(http.Header, len(fs))
 	}
-	got := trHeader(fs)
-	for k, vs := range got {
+	for k, vs := range headerFromFields(fs, false) {
 		b.res.Trailer[k] = vs
 	}
 }
@@ -226,6 +318,7 @@ func (b *trBody) fillTrailers() {
 // Close ends the body; before EOF it resets the stream with CANCEL.
 func (b *trBody) Close() error {
 	b.closed.Store(true)
-	b.st.doneReading(false) // after EOF: already done
+	b.st.doneReading(false) // after EOF or the stream's end: already done
+	b.st.stopWatching()
 	return nil
 }

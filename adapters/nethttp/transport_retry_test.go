@@ -146,7 +146,7 @@ func trRetryDo(t *testing.T, s *trRawServer, method string, body io.Reader) (str
 	t.Helper()
 	tr := &nethttp.Transport{AllowHTTP: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	req, err := http.NewRequestWithContext(trCtx(t), method, s.url()+"/", body)
+	req, err := http.NewRequestWithContext(testCtx(t), method, s.url()+"/", body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestTransportRetry(t *testing.T) {
 func TestTransportHeadersOnlyResponseLength(t *testing.T) {
 	s := trStartRaw(t, func(int32) trAction { return trHeadersOnly })
 	c := &http.Client{Transport: &nethttp.Transport{AllowHTTP: true}}
-	req, err := http.NewRequestWithContext(trCtx(t), "GET", s.url()+"/", nil)
+	req, err := http.NewRequestWithContext(testCtx(t), "GET", s.url()+"/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func TestTransportServerShutdown(t *testing.T) {
 		t.Cleanup(func() { _ = ln.Close() })
 		started := make(chan struct{}, 1)
 		release := make(chan struct{})
-		body := trPattern(1 << 20)
+		body := testPattern(1 << 20)
 		mkServer := func(name string) (*http.Server, *atomic.Int32) {
 			var conns atomic.Int32
 			srv := &http.Server{Protocols: new(http.Protocols)}
@@ -107,7 +107,7 @@ func TestTransportServerShutdown(t *testing.T) {
 		s := &trServer{name: "h2c", url: "http://" + ln.Addr().String()}
 		c := trClients(t, s)[impl]
 		t.Run(c.impl, func(t *testing.T) {
-			ctx := trCtx(t)
+			ctx := testCtx(t)
 			slow := make(chan trResult, 1)
 			go func() {
 				req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/slow", nil)
@@ -117,7 +117,7 @@ func TestTransportServerShutdown(t *testing.T) {
 				}
 				slow <- r
 			}()
-			trWait(t, ctx, started, "the slow handler to start")
+			testWait(t, started, "the slow handler to start")
 			hand.current.Store(subB)
 			shut := make(chan error, 1)
 			go func() { shut <- srvA.Shutdown(ctx) }()
@@ -139,11 +139,11 @@ func TestTransportServerShutdown(t *testing.T) {
 				}
 			}
 			close(release)
-			r := trWait(t, ctx, slow, "the in-flight request")
+			r := testWait(t, slow, "the in-flight request")
 			if r.Status != 200 || r.Body != trDigest(body) || r.Header.Get("X-Server") != "A" {
 				t.Errorf("in-flight request: status %d, body %s, server %s", r.Status, r.Body, r.Header.Get("X-Server"))
 			}
-			if err := trWait(t, ctx, shut, "Shutdown to return"); err != nil {
+			if err := testWait(t, shut, "Shutdown to return"); err != nil {
 				t.Errorf("Shutdown: %v", err)
 			}
 			req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/fast", nil)
