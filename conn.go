@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -340,6 +341,17 @@ func (c *Conn) transmit(buf []byte) []byte {
 func (c *Conn) writeFailed(err error) {
 	c.writeErr.Store(&err)
 	_ = c.nc.SetReadDeadline(c.deadlineNow().Add(linger))
+}
+
+// lostErr is what stream commands return once a write to the transport
+// has failed: the connection is lost, though the reader may linger a while
+// (writeFailed) before the streams get their terminal events, and whatever
+// they queue now would be dropped. Nil while writes succeed.
+func (c *Conn) lostErr() error {
+	if p := c.writeErr.Load(); p != nil {
+		return fmt.Errorf("%w: %w", core.ErrConnectionLost, *p)
+	}
+	return nil
 }
 
 func (c *Conn) write(p []byte) error {

@@ -54,6 +54,9 @@ func (s *Stream) TryWrite(p []byte) (int, error) {
 // signal is lost.
 func (s *Stream) tryWrite(p []byte) (n int, wsig, done chan struct{}, err error) {
 	c := s.c
+	if err := c.lostErr(); err != nil {
+		return 0, nil, nil, err
+	}
 	c.mu.Lock()
 	n, err = c.core.SendData(s.id, p, false)
 	if errors.Is(err, core.ErrSendBufferFull) {
@@ -83,6 +86,9 @@ func (s *Stream) sendErr(err error) error {
 // buffered): a client's request body is complete, or a server's response.
 func (s *Stream) CloseWrite() error {
 	c := s.c
+	if err := c.lostErr(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	_, err := c.core.SendData(s.id, nil, true)
 	s.sentEnd = s.sentEnd || err == nil
@@ -95,6 +101,9 @@ func (s *Stream) CloseWrite() error {
 // ends the stream as CloseWrite does (see core.Conn.SendTrailers).
 func (s *Stream) WriteTrailers(trailers []HeaderField) error {
 	c := s.c
+	if err := c.lostErr(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	err := c.core.SendTrailers(s.id, trailers)
 	s.sentEnd = s.sentEnd || err == nil
@@ -121,6 +130,9 @@ func (s *Stream) writeHeaders(status int, headers []HeaderField, end bool) error
 	fields = append(fields, HeaderField{Name: ":status", Value: strconv.Itoa(status)})
 	fields = append(fields, headers...)
 	c := s.c
+	if err := c.lostErr(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	err := c.core.SendHeaders(s.id, fields, end)
 	s.sentEnd = s.sentEnd || (err == nil && end)
@@ -143,6 +155,9 @@ func (s *Stream) Respond(status int, headers []HeaderField, body []byte) error {
 		return ErrWrongRole
 	}
 	c := s.c
+	if err := c.lostErr(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	err := c.core.Respond(s.id, status, headers, body)
 	s.sentEnd = s.sentEnd || (err == nil && !s.tunnel(status))
