@@ -165,6 +165,29 @@ type Limits struct {
 	// frames the peer sent before seeing our RST_STREAM are ignored (RFC
 	// 9113 §5.1) instead of treated as errors. Default 1,024.
 	MaxResetStreams int
+
+	// MaxConnMemory caps the memory the connection holds, as Conn.Memory
+	// accounts it (input and output buffers, send buffers, field blocks,
+	// HPACK tables, stream records, pending streams, queued events),
+	// checked after every received frame and timer, so the figure can pass
+	// it by what one frame adds. It is the backstop of DESIGN §5's "under
+	// 3 MiB under every attack". The other defaults bound the parts: send
+	// buffers 1 MiB (capacity kept under 1.25 MiB), output 512 KiB
+	// high-water, pending streams' content by the 1 MiB receive window,
+	// records, tables and input buffers about 150 KiB for 100 streams. A
+	// busy legitimate connection measures under 1.5 MiB
+	// (TestMemoryHeavyLegitimate); reaching 3 MiB takes a peer that at
+	// once withholds window, stops reading and parks streams, or growth no
+	// other limit bounds (one Receive of many field blocks of one-byte
+	// indexed fields decodes into 40-byte slots). The application's own
+	// growth counts too: it is bounded by the send-buffer limits, and by
+	// polling events as documented. Default 3 MiB, plus what the other
+	// fields add above their own defaults (ConnectionWindowSize,
+	// ConnSendBuffer × 1.25, OutputHighWater, twice MaxFrameSize for the
+	// two input buffers, the two HPACK tables), so raising those does not
+	// need raising this too. A value below the HPACK tables' allowance
+	// plus a Conn's fixed size is refused by NewClient and NewServer.
+	MaxConnMemory int
 }
 
 // A Rate is a token bucket: Burst tokens at most, refilled at PerSecond.
@@ -273,6 +296,7 @@ func (c *Config) fill() {
 	orDefault(&l.MaxPings, 16)
 	orDefault(&l.MaxPendingSettings, 8)
 	orDefault(&l.MaxResetStreams, 1024)
+	orDefault(&l.MaxConnMemory, defaultConnMemory(c))
 
 	t := &c.Timeouts
 	orDefaultDuration(&t.Preface, 10*time.Second)
@@ -298,6 +322,9 @@ func (c *Config) validate() error {
 	case c.Limits.MaxSettingsEntries < 8:
 		return errors.New("h2: Config.Limits.MaxSettingsEntries below 8 would refuse ordinary peers")
 	}
+	if c.Limits.MaxConnMemory > 0 && c.Limits.MaxConnMemory < connFixedSize+int(c.HeaderTableSize)+int(c.MaxEncoderTableSize) {
+		return errors.New("h2: Config.Limits.MaxConnMemory below a connection's fixed cost (its HPACK tables)")
+	}
 	l := limitValues(&c.Limits)
 	for _, v := range l {
 		if v < 0 {
@@ -312,5 +339,5 @@ func limitValues(l *Limits) []int {
 		l.OutputHighWater, l.StreamSendBuffer, l.ConnSendBuffer, l.ResetRate.Burst,
 		l.ResetRate.PerSecond, l.MaxForcedResets, l.Glitch.Burst, l.Glitch.PerSecond,
 		l.MaxContinuations, l.MaxHeaderBlockSize, l.MaxPendingStreams, l.MaxQueuedEvents,
-		l.MaxPings, l.MaxPendingSettings, l.MaxResetStreams}
+		l.MaxPings, l.MaxPendingSettings, l.MaxResetStreams, l.MaxConnMemory}
 }

@@ -157,6 +157,7 @@ type Conn struct {
 	forcedResets int
 
 	events eventQueue
+	mem    memAccount // running memory counters (memory.go)
 }
 
 type goAwayState struct {
@@ -387,6 +388,10 @@ func (c *Conn) inputBlocked() bool {
 // none.
 func (c *Conn) PollEvent() (Event, bool) {
 	e, ok := c.events.pop()
+	if ok && c.mem.eventCopied > 0 {
+		c.mem.eventCopied--
+		c.mem.eventBytes -= eventBytes(&e)
+	}
 	return e, ok
 }
 

@@ -118,6 +118,7 @@ const (
 	AbuseContinuationFlood             // CONTINUATION frames per block over Limits.MaxContinuations
 	AbuseHeaderBlockTooLarge           // encoded field block over Limits.MaxHeaderBlockSize
 	AbuseHeaderBlockTimeout            // a field block left unfinished for Timeouts.HeaderBlock
+	AbuseMemory                        // accounted memory (Conn.Memory) over Limits.MaxConnMemory
 )
 
 var abuseNames = [...]string{
@@ -132,6 +133,7 @@ var abuseNames = [...]string{
 	AbuseContinuationFlood:   "continuation_flood",
 	AbuseHeaderBlockTooLarge: "header_block_too_large",
 	AbuseHeaderBlockTimeout:  "header_block_timeout",
+	AbuseMemory:              "memory_budget_exceeded",
 }
 
 // String returns the kind's stable name, also used as GOAWAY debug data.

@@ -189,6 +189,9 @@ func (q *eventQueue) pop() (Event, bool) {
 	q.buf[q.head] = Event{} // drop references
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
+	if q.n == 0 && len(q.buf) > retainedEvents {
+		q.buf, q.head = nil, 0 // a burst is over: give its slots back
+	}
 	return e, true
 }
 

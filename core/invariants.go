@@ -86,6 +86,9 @@ func (c *Conn) CheckInvariants() error {
 	case c.hb.active && c.closing:
 		return fmt.Errorf("header block open while closing")
 	}
+	if m := c.recomputeMemory(); m != c.mem {
+		return fmt.Errorf("memory counters: recomputed %+v, recorded %+v", m, c.mem)
+	}
 	if err := c.connIn.check(); err != nil {
 		return fmt.Errorf("connection receive window: %v", err)
 	}

@@ -111,6 +111,7 @@ func (c *Conn) advance(now time.Time) {
 	if c.resets.undated > 0 { // resets made by commands since the last input
 		c.resets.stamp(c.now.Add(c.cfg.Timeouts.ResetGrace))
 	}
+	copied := 0 // Memory's Events part: every queued event now owns copies
 	for i := 0; i < c.events.n; i++ {
 		e := c.events.at(i)
 		if e.Headers != nil {
@@ -119,12 +120,17 @@ func (c *Conn) advance(now time.Time) {
 		if e.Data != nil {
 			e.Data = append([]byte(nil), e.Data...)
 		}
+		copied += eventBytes(e)
 	}
+	c.mem.eventCopied, c.mem.eventBytes = c.events.n, copied
 	if c.hb.active {
 		k := copy(c.hdrs, c.hdrs[c.hb.start:])
 		c.hdrs, c.hb.start = c.hdrs[:k], 0
 	} else {
 		c.hdrs = c.hdrs[:0]
+		if cap(c.hdrs) > retainedFields {
+			c.hdrs = nil // a burst of field blocks is over: give the slots back
+		}
 	}
 	c.in.lent = [2]bool{}
 }

@@ -75,7 +75,9 @@ func (c *Conn) onData(f *frame.Frame) {
 	}
 	switch {
 	case s.pending:
+		c.mem.pending -= cap(s.pendData)
 		s.pendData = append(s.pendData, f.Data...)
+		c.mem.pending += cap(s.pendData)
 		s.pendEnd = s.pendEnd || end
 	case !s.surfaced:
 		// Released by the application (ReleaseStream): nothing is

@@ -249,6 +249,7 @@ func (c *Conn) onRequest(id uint32, fields []HeaderField, endStream, tooLarge bo
 	}
 	s.pending = true
 	s.pendHeaders = append([]HeaderField(nil), fields...)
+	c.mem.pending += pendingBytes(s) // the stream kept nothing before
 	s.pendEnd = endStream
 	c.pending.push(id)
 }
@@ -351,7 +352,9 @@ func (c *Conn) onTrailers(s *stream, fields []HeaderField, endStream, tooLarge b
 		return
 	}
 	if s.pending {
+		before := pendingBytes(s)
 		s.pendTrailers = append([]HeaderField(nil), fields...)
+		c.mem.pending += pendingBytes(s) - before
 	} else if s.surfaced {
 		c.fieldsLent = true
 		c.emit(Event{Kind: EventTrailers, StreamID: s.id, Headers: fields, EndStream: true})

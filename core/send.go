@@ -217,9 +217,12 @@ func (c *Conn) buffer(s *stream, p []byte) {
 		n := copy(s.buf, s.buf[s.off:])
 		s.buf, s.off = s.buf[:n], 0
 	}
-	s.buf = append(s.buf, p...)
+	c.setSendBuf(s, append(s.buf, p...))
 	s.sendQueued += int64(len(p))
 	c.sendBuffered += len(p)
+	if c.mem.sendCap > c.sendCapHigh() {
+		c.compactSendBuffers()
+	}
 }
 
 // SendData queues content for a stream; with endStream, END_STREAM follows

@@ -78,11 +78,15 @@ func (c *Conn) closeStream(s *stream, why closeReason) {
 	c.sched.remove(s)
 	c.sendBuffered -= s.buffered()
 	s.buf, s.off, s.endQueued, s.trailers = s.buf[:0], 0, false, nil
+	if cap(s.buf) > recycledBufferCap {
+		c.setSendBuf(s, nil) // nothing more will be sent
+	}
 	// Bytes received and never consumed go back to the connection window,
 	// so a closed stream cannot keep it shut.
 	if back := s.unconsumed + int64(len(s.pendData)); back > 0 && why.err == nil {
 		c.returnConnCredit(back)
 	}
+	c.mem.pending -= cap(s.pendData)
 	s.unconsumed, s.pendData = 0, nil
 	if why.reset && !why.remote && why.err == nil {
 		s.resetByUs = true
@@ -148,6 +152,7 @@ func (c *Conn) surfacePending() {
 func (c *Conn) replay(s *stream) {
 	s.pending = false
 	fields, data, trailers := s.pendHeaders, s.pendData, s.pendTrailers
+	c.mem.pending -= pendingBytes(s) // handed to events
 	s.pendHeaders, s.pendData, s.pendTrailers = nil, nil, nil
 	ended := s.pendEnd
 	s.surfaced, s.held = true, true
@@ -174,9 +179,15 @@ func (c *Conn) forget(s *stream) {
 	}
 	delete(c.streams, s.id)
 	c.all.remove(s)
+	c.mem.pending -= pendingBytes(s)
+	if cap(s.buf) > recycledBufferCap {
+		c.setSendBuf(s, nil)
+	}
 	s.reset()
 	if len(c.free) < 16 {
 		c.free = append(c.free, s)
+	} else {
+		c.mem.sendCap -= cap(s.buf) // dropped with the record
 	}
 	c.updateIdle()
 }

@@ -33,6 +33,9 @@ func (c *Conn) PollTransmit(dst []byte) []byte {
 func (c *Conn) takeQueued(dst []byte) []byte {
 	dst = append(dst, c.out...)
 	c.out = c.out[:0]
+	if cap(c.out) > retainedOutputCap {
+		c.out = nil // a burst is over: give its memory back
+	}
 	c.outFrames, c.outControl, c.outApp = 0, 0, 0
 	return dst
 }
@@ -82,6 +85,7 @@ func (c *Conn) checkQueues() {
 	case c.outFrames > c.cfg.Limits.MaxQueuedFrames:
 		c.abuse(AbuseOutboundFlood)
 	}
+	c.checkMemory()
 }
 
 // The queue* helpers add control frames. Once the connection is closing
