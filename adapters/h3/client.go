@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -159,19 +158,27 @@ func (c *Conn) NewRequest(method, path string, extra ...HeaderField) []HeaderFie
 // resets the stream with H3_REQUEST_CANCELLED. opts may be nil.
 //
 // Not supported (the error wraps ErrNotSupported): CONNECT, plain or
-// extended (:protocol).
+// extended (:protocol). A content-length field fixes how much content
+// Write and CloseWrite accept (core.ErrContentLength otherwise); with
+// EndStream it must be 0. Without one, quic-go adds none, except
+// content-length: 0 on a POST, PUT or PATCH sent with EndStream.
 func (c *Conn) Request(ctx context.Context, headers []HeaderField, opts *RequestOptions) (*Stream, error) {
 	if opts == nil {
 		opts = &RequestOptions{}
 	}
-	req, err := c.buildRequest(headers)
+	req, cl, err := c.buildRequest(headers)
 	if err != nil {
 		return nil, err
+	}
+	if cl > 0 && opts.EndStream {
+		return nil, core.ErrContentLength // declared content, but none follows
 	}
 	s := newStream(0, context.WithoutCancel(ctx), &c.opts.StreamOptions, opts.ManualConsume)
 	s.c = c
 	s.gone = c.qc.Context().Done()
+	s.conn = c.qc.Context()
 	s.handler = opts.Handler
+	s.snd.cl = cl
 	if opts.EndStream {
 		s.snd.ended = true
 		s.sendDone = true
@@ -179,7 +186,7 @@ func (c *Conn) Request(ctx context.Context, headers []HeaderField, opts *Request
 		req.Body = &bodyReader{s: s, req: req}
 	}
 	reqCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	s.abort = abort // end calls it: quic-go's per-request goroutine exits
+	s.abort, s.reqCtx = abort, reqCtx // a reset calls abort: quic-go's per-request goroutine exits
 	c.mu.Lock()
 	if c.closed || c.qc.Context().Err() != nil {
 		c.mu.Unlock()
@@ -207,10 +214,14 @@ func (c *Conn) Request(ctx context.Context, headers []HeaderField, opts *Request
 }
 
 // buildRequest turns header fields into the http.Request quic-go encodes.
-func (c *Conn) buildRequest(headers []HeaderField) (*http.Request, error) {
+// cl is the content-length field's value, -1 when there is none.
+func (c *Conn) buildRequest(headers []HeaderField) (req *http.Request, cl int64, err error) {
 	var method, scheme, authority, path string
 	h := make(http.Header, len(headers))
-	contentLength := int64(-1)
+	cl, err = contentLength(headers)
+	if err != nil {
+		return nil, 0, err
+	}
 	for _, f := range headers {
 		switch f.Name {
 		case ":method":
@@ -222,32 +233,27 @@ func (c *Conn) buildRequest(headers []HeaderField) (*http.Request, error) {
 		case ":path":
 			path = f.Value
 		case ":protocol":
-			return nil, notSupported("extended CONNECT (:protocol, RFC 9220) is not mapped by this adapter")
+			return nil, 0, notSupported("extended CONNECT (:protocol, RFC 9220) is not mapped by this adapter")
 		default:
 			if strings.HasPrefix(f.Name, ":") {
-				return nil, &core.MessageError{Field: f.Name, Token: "unknown_pseudo_header", Section: "RFC 9114 §4.3.1"}
+				return nil, 0, &core.MessageError{Field: f.Name, Token: "unknown_pseudo_header", Section: "RFC 9114 §4.3.1"}
 			}
 			if f.Name != strings.ToLower(f.Name) {
-				return nil, &core.MessageError{Field: f.Name, Token: "uppercase_field_name", Section: "RFC 9114 §4.2"}
+				return nil, 0, &core.MessageError{Field: f.Name, Token: "uppercase_field_name", Section: "RFC 9114 §4.2"}
 			}
 			if f.Name == "content-length" {
-				n, err := strconv.ParseInt(f.Value, 10, 64)
-				if err != nil || n < 0 {
-					return nil, &core.MessageError{Field: f.Name, Token: "invalid_content_length", Section: "RFC 9114 §4.1.2"}
-				}
-				contentLength = n
-				continue
+				continue // quic-go writes it from ContentLength
 			}
 			h.Add(f.Name, f.Value)
 		}
 	}
 	switch {
 	case method == "":
-		return nil, &core.MessageError{Field: ":method", Token: "missing_pseudo_header", Section: "RFC 9114 §4.3.1"}
+		return nil, 0, &core.MessageError{Field: ":method", Token: "missing_pseudo_header", Section: "RFC 9114 §4.3.1"}
 	case method == http.MethodConnect:
-		return nil, notSupported("CONNECT (RFC 9114 §4.4) is not mapped by this adapter")
+		return nil, 0, notSupported("CONNECT (RFC 9114 §4.4) is not mapped by this adapter")
 	case path == "":
-		return nil, &core.MessageError{Field: ":path", Token: "missing_pseudo_header", Section: "RFC 9114 §4.3.1"}
+		return nil, 0, &core.MessageError{Field: ":path", Token: "missing_pseudo_header", Section: "RFC 9114 §4.3.1"}
 	}
 	if scheme == "" {
 		scheme = "https"
@@ -255,25 +261,28 @@ func (c *Conn) buildRequest(headers []HeaderField) (*http.Request, error) {
 	if authority == "" {
 		authority = c.authority
 	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = nil // quic-go would add "quic-go HTTP/3"
+	}
 	u, err := url.ParseRequestURI(path)
 	if err != nil {
-		return nil, &core.MessageError{Field: ":path", Token: "invalid_path", Section: "RFC 9114 §4.3.1"}
+		return nil, 0, &core.MessageError{Field: ":path", Token: "invalid_path", Section: "RFC 9114 §4.3.1"}
 	}
 	u.Scheme, u.Host = scheme, authority
-	req := &http.Request{
+	req = &http.Request{
 		Method:        method,
 		URL:           u,
 		Proto:         "HTTP/3.0",
 		ProtoMajor:    3,
 		Header:        h,
 		Host:          authority,
-		ContentLength: contentLength,
+		ContentLength: cl,
 		Trailer:       http.Header{},
 	}
-	if contentLength < 0 {
+	if cl < 0 {
 		req.ContentLength = 0 // unknown with a body, none without
 	}
-	return req, nil
+	return req, cl, nil
 }
 
 // watch ends the streams still open when the QUIC connection ends whose

@@ -130,6 +130,11 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 			for _, f := range s.snd.trailers {
 				r.req.Trailer[f.Name] = append(r.req.Trailer[f.Name], f.Value)
 			}
+			// Our side is over for the application; quic-go writes the
+			// trailers and the FIN after this EOF, on its own goroutine,
+			// with no signal when done. The stream may therefore end
+			// (Done) before they are on the wire; they still go out
+			// unless the connection is closed first.
 			s.sendDone = true
 			s.maybeClose()
 			s.mu.Unlock()
@@ -161,12 +166,15 @@ func (r *bodyReader) Close() error {
 
 var errStreamReset = &core.StreamError{Code: frame.ErrCodeCancel, Token: "cancel"}
 
-// clientReset resets a client stream: quic-go's RoundTrip cancels a
-// request through its context, with H3_REQUEST_CANCELLED in both
-// directions, so that is the only code a client can send.
+// clientReset resets a client stream. The adapter sends requests with
+// quic-go's ClientConn.RoundTrip, the API that writes request trailers and
+// reports 1xx responses; RoundTrip cancels a request only through its
+// context, with H3_REQUEST_CANCELLED in both directions, so that is the
+// only code a client stream can send. (quic-go's OpenRequestStream takes
+// any code, but cannot send request trailers.)
 func (s *Stream) clientReset(code core.ErrCode) error {
 	if code != frame.ErrCodeCancel {
-		return notSupported("a client stream resets with H3_REQUEST_CANCELLED (CANCEL) only: quic-go's http3 ClientConn.RoundTrip cancels a request through its context; asked for %v", code)
+		return notSupported("a client stream resets with H3_REQUEST_CANCELLED (CANCEL) only: the adapter sends requests with quic-go's ClientConn.RoundTrip (for request trailers and 1xx), which cancels through its context; asked for %v", code)
 	}
 	s.mu.Lock()
 	if s.terminal {

@@ -3,6 +3,8 @@ package h3
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/core/frame"
@@ -104,4 +106,26 @@ func connErr(err error) error {
 		return nil
 	}
 	return err
+}
+
+// isConnUnusable reports quic-go's error for a request it opened no
+// stream for (a GOAWAY arrived, RFC 9114 §5.2, or the connection is going
+// away): its type is unexported, its text stable.
+func isConnUnusable(err error) bool {
+	return strings.Contains(err.Error(), "http3: conn unusable")
+}
+
+// malformed names the fault of a message quic-go rejected (an error that
+// is neither a stream reset nor the connection's end): content that does
+// not match its content-length (RFC 9114 §4.1.2; quic-go's body returns
+// io.ErrUnexpectedEOF when it is short and "peer sent too much data" when
+// it is long), else a malformed response or request.
+func (s *Stream) malformed(err error) string {
+	switch {
+	case err == io.ErrUnexpectedEOF, err.Error() == "peer sent too much data":
+		return "content_length_mismatch"
+	case s.sv != nil:
+		return "malformed_request"
+	}
+	return "malformed_response"
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/transport/tcp"
 	h2tls "github.com/h2proto/h2/transport/tls"
+	"github.com/quic-go/quic-go"
 )
 
 // stream is what the behaviour table uses of h2.Stream and h3.Stream:
@@ -52,7 +53,12 @@ type client interface {
 	err() error
 }
 
-type serverOpts struct{ manual bool }
+// serverOpts configure a test connection. small shrinks the client's
+// receive side to smallWindow each: the HTTP/2 stream window; the QUIC
+// stream window and the adapter's ReceiveBuffer.
+type serverOpts struct{ manual, small bool }
+
+const smallWindow = 64 << 10
 
 // proto is one protocol under test: the constructors are all that differ.
 type proto struct {
@@ -110,7 +116,11 @@ func startH2(t *testing.T, so serverOpts, handler func(stream)) (client, func(co
 	srv := &h2.Server{ManualConsume: so.manual, Handler: h2.HandlerFunc(func(s *h2.Stream) { handler(s) })}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	c, err := h2.Dial(testCtx(t), l.Addr().String(), &h2.ClientOptions{H2C: true})
+	co := &h2.ClientOptions{H2C: true}
+	if so.small {
+		co.Config.InitialWindowSize = smallWindow
+	}
+	c, err := h2.Dial(testCtx(t), l.Addr().String(), co)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +149,12 @@ func startH3(t *testing.T, so serverOpts, handler func(stream)) (client, func(co
 	}
 	go func() { _ = srv.Serve(pc) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	c, err := h3.Dial(testCtx(t), pc.LocalAddr().String(), &h3.ClientOptions{RootCAs: h2tls.CertPool(testCert)})
+	co := &h3.ClientOptions{RootCAs: h2tls.CertPool(testCert)}
+	if so.small {
+		co.QUICConfig = &quic.Config{InitialStreamReceiveWindow: smallWindow, MaxStreamReceiveWindow: smallWindow}
+		co.ReceiveBuffer = smallWindow
+	}
+	c, err := h3.Dial(testCtx(t), pc.LocalAddr().String(), co)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package h3
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/h2proto/h2/core"
 )
@@ -23,15 +24,18 @@ type sender struct {
 	limit    int
 	ended    bool // CloseWrite, WriteTrailers or Respond queued the end
 	trailers []HeaderField
-	final    bool // a final response head was queued (server)
-	noBody   bool // that head allows no content (HEAD, 204, 304)
-	taken    bool // content was handed to the sink (server: it can no longer hijack)
+	final    bool  // a final response head was queued (server)
+	noBody   bool  // that head allows no content (HEAD, 204, 304)
+	taken    bool  // content was handed to the sink (server: it can no longer hijack)
+	cl       int64 // the content-length we declared; -1 when none (or no content allowed)
+	queued   int64 // content bytes queued so far
 	wsig     chan struct{}
 	dsig     chan struct{}
 }
 
 func (q *sender) init(limit int) {
 	q.limit = limit
+	q.cl = -1
 	q.wsig = make(chan struct{}, 1)
 	q.dsig = make(chan struct{}, 1)
 }
@@ -76,7 +80,9 @@ func (s *Stream) writable() error {
 
 // TryWrite queues as much of p as the send buffer (StreamOptions.
 // SendBuffer) takes now, without waiting. If that is not all of p it
-// returns core.ErrSendBufferFull with the count taken.
+// returns core.ErrSendBufferFull with the count taken. Content beyond the
+// content-length field we sent is core.ErrContentLength, and none of p is
+// taken (RFC 9114 §4.1.2).
 func (s *Stream) TryWrite(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -90,8 +96,12 @@ func (s *Stream) tryWrite(p []byte) (int, error) {
 	if s.snd.noBody && len(p) > 0 {
 		return 0, core.ErrBodyNotAllowed
 	}
+	if s.snd.cl >= 0 && s.snd.queued+int64(len(p)) > s.snd.cl {
+		return 0, core.ErrContentLength // nothing taken, as h2's SendData
+	}
 	n := min(len(p), s.snd.limit-s.snd.buffered())
 	if n > 0 {
+		s.snd.queued += int64(n)
 		s.snd.data = append(s.snd.data, p[:n]...)
 		signal(s.snd.dsig)
 	}
@@ -134,7 +144,9 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 
 // CloseWrite ends our side of the stream after the content queued: a
 // client's request body is complete (the QUIC stream's FIN follows the
-// last DATA frame), or a server's response (see Server for when).
+// last DATA frame), or a server's response (see Server for when). If we
+// sent a content-length field and less content was queued, it returns
+// core.ErrContentLength and the stream stays open.
 func (s *Stream) CloseWrite() error { return s.closeWrite(nil) }
 
 // WriteTrailers ends our side of the stream with trailer fields (RFC 9114
@@ -155,8 +167,29 @@ func (s *Stream) closeWrite(trailers []HeaderField) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
+	if s.snd.cl >= 0 && s.snd.queued != s.snd.cl {
+		return core.ErrContentLength
+	}
 	s.snd.ended = true
 	s.snd.trailers = append([]HeaderField(nil), trailers...)
 	signal(s.snd.dsig)
 	return nil
+}
+
+// contentLength returns the value of a content-length field in fields, -1
+// when there is none, or a *core.MessageError when it is not a number or
+// repeated with another value (RFC 9110 §8.6).
+func contentLength(fields []HeaderField) (int64, error) {
+	cl := int64(-1)
+	for _, f := range fields {
+		if f.Name != "content-length" {
+			continue
+		}
+		n, err := strconv.ParseInt(f.Value, 10, 64)
+		if err != nil || n < 0 || (cl >= 0 && n != cl) {
+			return 0, &core.MessageError{Field: f.Name, Token: "invalid_content_length", Section: "RFC 9114 §4.1.2"}
+		}
+		cl = n
+	}
+	return cl, nil
 }

@@ -23,7 +23,9 @@ import (
 //
 // Each call runs on its own goroutine and may block. When it returns the
 // stream is finished off: a response not ended is reset with CANCEL
-// (H3_REQUEST_CANCELLED), as in h2's goroutine mode.
+// (H3_REQUEST_CANCELLED), as in h2's goroutine mode, before or after
+// content. CONNECT requests, plain or extended, never reach it: the
+// adapter resets them with H3_REQUEST_REJECTED (see rejectConnect).
 type Handler interface {
 	ServeH3(s *Stream)
 }
@@ -84,6 +86,9 @@ func (srv *Server) init() {
 			QUICConfig:  srv.QUICConfig,
 			IdleTimeout: srv.IdleTimeout,
 			Handler:     http.HandlerFunc(srv.serveHTTP),
+			ConnContext: func(ctx context.Context, qc *quic.Conn) context.Context {
+				return context.WithValue(ctx, quicConnKey{}, qc)
+			},
 		}
 	})
 }
@@ -139,6 +144,9 @@ func (srv *Server) Close() error {
 	return srv.hs.Close()
 }
 
+// quicConnKey keys the *quic.Conn in a request's context.
+type quicConnKey struct{}
+
 // serverSide is what a server stream needs beyond the shared state.
 type serverSide struct {
 	srv      *Server
@@ -146,15 +154,24 @@ type serverSide struct {
 	r        *http.Request
 	aborting bool
 	code     http3.ErrCode
+	loopDone chan struct{} // closed when quic-go's handler (the writer loop) returns
 }
 
 // serveHTTP is quic-go's handler: it runs the Handler on a goroutine of
 // its own and, on this one, writes what the stream queues to w — the only
 // goroutine touching w.
 func (srv *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		rejectConnect(w)
+		return
+	}
 	s := newStream(srv.nextID.Add(1), r.Context(), &srv.StreamOptions, srv.ManualConsume)
-	s.sv = &serverSide{srv: srv, w: w, r: r}
+	s.sv = &serverSide{srv: srv, w: w, r: r, loopDone: make(chan struct{})}
+	defer close(s.sv.loopDone)
 	s.gone = r.Context().Done()
+	if qc, ok := r.Context().Value(quicConnKey{}).(*quic.Conn); ok {
+		s.conn = qc.Context()
+	}
 	s.req = requestOf(r)
 	go s.pump(r.Body, func() http.Header { return r.Trailer })
 	handlerDone := make(chan struct{})
@@ -181,10 +198,29 @@ func (srv *Server) call(s *Stream) {
 	srv.Handler.ServeH3(s)
 }
 
+// rejectConnect resets a CONNECT request, plain or extended (RFC 9114
+// §4.4, RFC 9220), with H3_REQUEST_REJECTED before any processing: the
+// adapter does not map CONNECT (a client gets ErrNotSupported), and
+// quic-go's http.Request keeps neither its missing :scheme and :path nor
+// its :protocol apart. The code promises the peer that nothing was done
+// (RFC 9114 §8.1), which is true.
+func rejectConnect(w http.ResponseWriter) {
+	if hs, ok := w.(http3.HTTPStreamer); ok {
+		if str, err := hs.HTTPStream(); err == nil {
+			str.CancelRead(quic.StreamErrorCode(http3.ErrCodeRequestRejected))
+			str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeRequestRejected))
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // not reached with quic-go's ResponseWriter
+}
+
 // requestOf builds the request head: pseudo-header fields first, then the
-// fields with lower-case names, sorted.
+// fields with lower-case names, sorted. :path is the request target as
+// received (r.RequestURI); :scheme is "https", which quic-go does not keep
+// (it is the only scheme HTTP/3 serves, RFC 9114 §3.1).
 func requestOf(r *http.Request) *Request {
-	req := &Request{Method: r.Method, Scheme: "https", Authority: r.Host, Path: r.URL.RequestURI()}
+	req := &Request{Method: r.Method, Scheme: "https", Authority: r.Host, Path: r.RequestURI}
 	if r.URL.Scheme != "" {
 		req.Scheme = r.URL.Scheme
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/core/frame"
@@ -16,7 +17,9 @@ import (
 // response (not 101), which may be repeated, or the final response, which
 // content then follows (Write, CloseWrite, WriteTrailers). headers are
 // regular fields with lower-case names; :status is added. quic-go adds no
-// date or content-type field the application did not give.
+// date, content-type or content-length field the application did not
+// give. Content then must match a content-length field given
+// (core.ErrContentLength from Write, TryWrite and CloseWrite otherwise).
 func (s *Stream) WriteHeaders(status int, headers []HeaderField) error {
 	return s.writeHeaders(status, headers, false, nil)
 }
@@ -43,6 +46,16 @@ func (s *Stream) writeHeaders(status int, headers []HeaderField, end bool, body 
 	case len(body) > 0 && noBody:
 		return core.ErrBodyNotAllowed
 	}
+	cl := int64(-1) // enforced only where content may follow
+	if status >= 200 && !noBody {
+		var err error
+		if cl, err = contentLength(headers); err != nil {
+			return err
+		}
+		if end && cl >= 0 && cl != int64(len(body)) {
+			return core.ErrContentLength
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -57,6 +70,7 @@ func (s *Stream) writeHeaders(status int, headers []HeaderField, end bool, body 
 	s.snd.heads = append(s.snd.heads, head{status: status, fields: append([]HeaderField(nil), headers...)})
 	if status >= 200 {
 		s.snd.final = true
+		s.snd.cl, s.snd.queued = cl, int64(len(body))
 		s.snd.data = append(s.snd.data, body...) // Respond: beyond the send buffer on purpose
 		s.snd.ended = end
 	}
@@ -67,7 +81,8 @@ func (s *Stream) writeHeaders(status int, headers []HeaderField, end bool, body 
 // Respond queues a whole response (server side): head, body and the end,
 // written in one go by quic-go when the body is small (under 4 KiB the
 // head and body leave together). A content-length field is added when
-// headers has none. The body is copied; Respond does not block.
+// headers has none; one that does not match body is core.ErrContentLength.
+// The body is copied; Respond does not block.
 func (s *Stream) Respond(status int, headers []HeaderField, body []byte) error {
 	hasCL := false
 	for _, f := range headers {
@@ -119,8 +134,13 @@ func (s *Stream) serveLoop(handlerDone <-chan struct{}) {
 			s.mu.Unlock()
 			if _, err := w.Write((*buf)[:n]); err != nil {
 				s.mu.Lock()
-				s.fail(err)
+				s.fail(err) // nothing if the stream was reset meanwhile
+				aborting := s.sv.aborting
 				s.mu.Unlock()
+				if aborting {
+					// Reset cut the write short (serverReset's deadline).
+					s.abortStream()
+				}
 				return
 			}
 			dirty = true
@@ -162,8 +182,15 @@ func (s *Stream) serveLoop(handlerDone <-chan struct{}) {
 			// the request is still coming, its reader reports how.
 			gone = nil
 			s.mu.Lock()
-			if s.recvEnd {
-				s.fail(context.Cause(s.sv.r.Context()))
+			switch {
+			case !s.recvEnd:
+			case s.conn != nil && s.conn.Err() != nil:
+				s.fail(context.Cause(s.conn))
+			default:
+				// The peer stopped our side (STOP_SENDING, RFC 9000
+				// §3.5): quic-go keeps the code to itself; a client
+				// stops a response it cancelled.
+				s.end(Event{Kind: core.EventStreamReset, StreamID: s.id, Code: frame.ErrCodeCancel, Remote: true, Token: "stop_sending"})
 			}
 			s.mu.Unlock()
 		}
@@ -184,8 +211,10 @@ func writeHead(w http.ResponseWriter, h head) {
 		}
 		return
 	}
-	// nil values keep quic-go from adding a date or sniffing a type.
-	for _, k := range []string{"Date", "Content-Type"} {
+	// nil values keep quic-go from adding a date, sniffing a type or
+	// adding the length of a response it holds whole when its handler
+	// returns (content-length: 0 after WriteHeaders and CloseWrite).
+	for _, k := range []string{"Date", "Content-Type", "Content-Length"} {
 		if _, ok := hdr[k]; !ok {
 			hdr[k] = nil
 		}
@@ -196,8 +225,9 @@ func writeHead(w http.ResponseWriter, h head) {
 // serverReset asks the writer loop to reset the stream. quic-go can reset
 // a handler's stream with a code of our choosing only by handing the
 // stream over (http3.HTTPStreamer), which it refuses once content was
-// written; after that the only reset is H3_INTERNAL_ERROR (a handler
-// aborting with http.ErrAbortHandler).
+// written; after that the only resets are H3_INTERNAL_ERROR (a handler
+// aborting with http.ErrAbortHandler) and H3_REQUEST_CANCELLED (a handler
+// returning with a DATA frame unfinished, see cancelMidFrame).
 func (s *Stream) serverReset(code core.ErrCode) error {
 	h3code, ok := CodeToH3(code)
 	if !ok {
@@ -209,18 +239,46 @@ func (s *Stream) serverReset(code core.ErrCode) error {
 		return nil
 	}
 	var err error
-	if s.snd.taken && h3code != http3.ErrCodeInternalError {
-		err = notSupported("stream reset with H3_INTERNAL_ERROR, not %v: quic-go's ResponseWriter cannot hand over a stream once content was written", code)
+	if s.snd.taken && h3code != http3.ErrCodeInternalError && h3code != http3.ErrCodeRequestCanceled {
+		err = notSupported("stream reset with H3_INTERNAL_ERROR, not %v: once content was written quic-go's ResponseWriter resets only with H3_INTERNAL_ERROR or H3_REQUEST_CANCELLED", code)
 		code, h3code = frame.ErrCodeInternal, http3.ErrCodeInternalError
 	}
 	s.resetLocal(code, "reset")
 	s.sv.aborting, s.sv.code = true, h3code
+	if s.snd.taken {
+		// The writer loop may be blocked in w.Write by QUIC flow control:
+		// a past deadline returns it, and it then resets the stream.
+		setWriteDeadline(s.sv.w, time.Now())
+	}
 	return err
 }
 
-// abortStream resets the stream on the writer loop's goroutine: with the
-// code asked for through http3.HTTPStreamer when no content went out,
-// else by aborting the handler (H3_INTERNAL_ERROR).
+func setWriteDeadline(w http.ResponseWriter, t time.Time) bool {
+	d, ok := w.(interface{ SetWriteDeadline(time.Time) error })
+	if ok {
+		_ = d.SetWriteDeadline(t)
+	}
+	return ok
+}
+
+// cancelMidFrame makes quic-go reset the stream with H3_REQUEST_CANCELLED
+// once its handler returns: a write past the write deadline leaves a DATA
+// frame unfinished (or the response unflushed), and quic-go cancels a
+// stream whose handler returned so with that code (http3.RawServerConn.
+// handleRequestStream). It returns false if w has no write deadline.
+func cancelMidFrame(w http.ResponseWriter) bool {
+	if !setWriteDeadline(w, time.Now()) {
+		return false
+	}
+	_, _ = w.Write([]byte{0}) // fails: the deadline has passed
+	return true
+}
+
+// abortStream resets the stream on the writer loop's goroutine, which
+// then returns from quic-go's handler: with the code asked for through
+// http3.HTTPStreamer when no content went out; after content, with
+// H3_REQUEST_CANCELLED by leaving a DATA frame unfinished, else by
+// aborting the handler (H3_INTERNAL_ERROR).
 func (s *Stream) abortStream() {
 	s.mu.Lock()
 	taken, code := s.snd.taken, s.sv.code
@@ -231,6 +289,9 @@ func (s *Stream) abortStream() {
 			str.CancelWrite(quic.StreamErrorCode(code))
 			return
 		}
+	}
+	if code == http3.ErrCodeRequestCanceled && cancelMidFrame(s.sv.w) {
+		return
 	}
 	panic(http.ErrAbortHandler)
 }

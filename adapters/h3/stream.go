@@ -64,9 +64,11 @@ type Stream struct {
 	cancel   context.CancelFunc
 	snd      sender
 	abort    context.CancelFunc // client: cancels the request's context
+	reqCtx   context.Context    // client: the request's context
 	req      *Request           // server: the request's head
 	stopCtx  func() bool        // client: stops the request context's AfterFunc
 	gone     <-chan struct{}    // closed when quic-go is done with the stream or connection
+	conn     context.Context    // the QUIC connection's: done when it ended
 }
 
 func newStream(id uint32, parent context.Context, o *StreamOptions, manual bool) *Stream {
@@ -145,7 +147,10 @@ func (s *Stream) end(e Event) {
 	if s.stopCtx != nil {
 		s.stopCtx()
 	}
-	if s.abort != nil {
+	if s.abort != nil && e.Kind == core.EventStreamReset {
+		// Only a reset cancels the request's context: after a normal end
+		// quic-go may still be writing the request's trailers and FIN, and
+		// a cancelled context would make it reset a finished stream.
 		s.abort()
 	}
 	if s.c != nil {
@@ -161,13 +166,25 @@ func (s *Stream) resetLocal(code core.ErrCode, token string) {
 }
 
 // fail ends the stream because of err from quic-go: a reset (mapped
-// code) or the connection's end. s.mu is held.
+// code), the connection's end (INTERNAL_ERROR "connection_ended" whose
+// Err is the connection's error), or a malformed message from the peer
+// (PROTOCOL_ERROR, see malformed). s.mu is held.
 func (s *Stream) fail(err error) {
-	if serr, other := classify(s.id, err); serr != nil {
-		s.end(Event{Kind: core.EventStreamReset, StreamID: s.id, Code: serr.Code, Remote: serr.Remote, Token: serr.Token})
-	} else {
-		s.end(Event{Kind: core.EventStreamReset, StreamID: s.id, Code: frame.ErrCodeInternal, Token: "connection_ended", Err: other})
+	if serr, _ := classify(s.id, err); serr != nil {
+		s.end(Event{Kind: core.EventStreamReset, StreamID: s.id, Code: serr.Code, Remote: serr.Remote, Token: serr.Token, Retryable: serr.Retryable})
+		return
 	}
+	if s.conn != nil && s.conn.Err() != nil {
+		s.end(Event{Kind: core.EventStreamReset, StreamID: s.id, Code: frame.ErrCodeInternal, Token: "connection_ended", Err: context.Cause(s.conn)})
+		return
+	}
+	if isConnUnusable(err) {
+		// RoundTrip did not open the stream (GOAWAY received, RFC 9114
+		// §5.2): nothing was sent, so the request may be retried.
+		s.end(Event{Kind: core.EventStreamReset, StreamID: s.id, Code: frame.ErrCodeRefusedStream, Token: "connection_unusable", Retryable: true})
+		return
+	}
+	s.end(Event{Kind: core.EventStreamReset, StreamID: s.id, Code: frame.ErrCodeProtocol, Token: s.malformed(err)})
 }
 
 // maybeClose ends the stream normally once both directions ended. s.mu is
@@ -257,7 +274,11 @@ func (s *Stream) runHandler() {
 func (s *Stream) call(h func(*Stream, Event), e Event) {
 	defer func() {
 		if r := recover(); r != nil {
-			_ = s.Reset(frame.ErrCodeInternal)
+			if s.sv != nil {
+				_ = s.Reset(frame.ErrCodeInternal)
+			} else {
+				_ = s.Cancel() // a client resets with CANCEL only
+			}
 			log.Printf("h3: stream handler panic on stream %d: %v", s.id, r)
 		}
 	}()
@@ -313,9 +334,11 @@ func (s *Stream) Cancel() error { return s.Reset(frame.ErrCodeCancel) }
 // Reset resets both directions of the stream (RFC 9114 §4.1.1) with the
 // HTTP/3 code mapped from code by CodeToH3, dropping what was buffered to
 // send. Resetting a finished stream does nothing. Where quic-go cannot send
-// that code the error wraps ErrNotSupported (see the role's notes: a client
-// can send only H3_REQUEST_CANCELLED; a server, once content was written,
-// only H3_INTERNAL_ERROR — and then resets with it anyway).
+// that code the error wraps ErrNotSupported: a client can send only
+// H3_REQUEST_CANCELLED (CANCEL; nothing is sent for another code); a
+// server, once content was written, only H3_REQUEST_CANCELLED and
+// H3_INTERNAL_ERROR — for another code it resets with H3_INTERNAL_ERROR
+// anyway and says so. Codes HTTP/3 lacks (CodeToH3) send nothing.
 func (s *Stream) Reset(code core.ErrCode) error {
 	if s.sv != nil {
 		return s.serverReset(code)

@@ -6,19 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/url"
-	"os"
-	"path"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	h2 "github.com/h2proto/h2"
 	"github.com/h2proto/h2/adapters/h3"
-	"github.com/h2proto/h2/core/frame"
 	h2tls "github.com/h2proto/h2/transport/tls"
 )
 
@@ -53,7 +46,7 @@ func serveH3(addr, certFile, keyFile, dir string, ready func(net.Addr), stop <-c
 	defer pc.Close()
 	srv := &h3.Server{
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Handler:   &h3FileServer{dir: dir},
+		Handler:   &h3FileServer{fileServer{dir: dir}},
 	}
 	fmt.Fprintf(stdout, "h2 serve: listening on %s (%s)\n", pc.LocalAddr(), desc)
 	if ready != nil {
@@ -74,91 +67,29 @@ func serveH3(addr, certFile, keyFile, dir string, ready func(net.Addr), stop <-c
 	return nil
 }
 
-// h3FileServer is fileServer's handler for HTTP/3 streams. HTTP/3
-// handlers run on a goroutine each, so it may block.
+// h3FileServer is fileServer over HTTP/3: the same answers (serve.go),
+// through the same serverStream methods. HTTP/3 handlers run on a
+// goroutine each, so it may block.
 type h3FileServer struct {
-	dir string
+	fileServer
 }
+
+var _ serverStream = (*h3.Stream)(nil)
 
 func (fsrv *h3FileServer) ServeH3(s *h3.Stream) {
-	req := s.Request()
-	switch {
-	case req.Path == "/echo":
-		h3Echo(s)
-	case req.Path == "/" || fsrv.dir == "":
-		_, _ = io.Copy(io.Discard, s)
-		status, body := 200, helloBody
-		if req.Path != "/" {
-			status, body = 404, "not found\n"
-		}
-		if req.Method == "HEAD" {
-			_ = s.Respond(status, append(textPlain[:1:1], h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))}), nil)
-		} else {
-			_ = s.Respond(status, textPlain, []byte(body))
-		}
-	default:
+	switch r := fsrv.route(s.Request()); r {
+	case routeEcho:
+		echo(s)
+	case routeFile:
 		fsrv.file(s)
-	}
-}
-
-func h3Echo(s *h3.Stream) {
-	if err := s.WriteHeaders(200, []h2.HeaderField{{Name: "content-type", Value: "application/octet-stream"}}); err != nil {
-		return
-	}
-	if _, err := io.Copy(s, s); err != nil {
-		_ = s.Reset(frame.ErrCodeInternal)
-		return
-	}
-	_ = s.WriteTrailers(s.Trailers()) // none: as CloseWrite
-}
-
-func (fsrv *h3FileServer) file(s *h3.Stream) {
-	_, _ = io.Copy(io.Discard, s)
-	req := s.Request()
-	if req.Method != "GET" && req.Method != "HEAD" {
-		_ = s.Respond(405, textPlain, []byte("method not allowed\n"))
-		return
-	}
-	p := req.Path
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
-	root, err := os.OpenRoot(fsrv.dir)
-	if err != nil {
-		_ = s.Respond(500, textPlain, []byte("cannot open the directory\n"))
-		return
-	}
-	defer root.Close()
-	name := strings.TrimPrefix(path.Clean("/"+p), "/")
-	f, err := root.Open(filepath.FromSlash(name))
-	if err != nil {
-		_ = s.Respond(404, textPlain, []byte("not found\n"))
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		_ = s.Respond(404, textPlain, []byte("not found\n"))
-		return
-	}
-	ctype := mime.TypeByExtension(filepath.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	hdr := []h2.HeaderField{
-		{Name: "content-type", Value: ctype},
-		{Name: "content-length", Value: strconv.FormatInt(st.Size(), 10)},
-	}
-	if req.Method == "HEAD" || st.Size() == 0 {
-		_ = s.Respond(200, hdr, nil)
-		return
-	}
-	if err := s.WriteHeaders(200, hdr); err != nil {
-		return
-	}
-	n, err := io.Copy(s, io.LimitReader(f, st.Size()))
-	if err != nil || n != st.Size() || s.CloseWrite() != nil {
-		_ = s.Reset(frame.ErrCodeInternal)
+	case routeConnect:
+		// The adapter resets CONNECT before a handler sees it; should one
+		// get here, answer without reading the tunnel: returning ends the
+		// stream.
+		answer(s, r)
+	default:
+		answer(s, r)
+		drainBlocking(s) // the response ends once the request has
 	}
 }
 

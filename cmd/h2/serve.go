@@ -19,6 +19,7 @@ import (
 	"time"
 
 	h2 "github.com/h2proto/h2"
+	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/core/frame"
 	"github.com/h2proto/h2/transport/tcp"
 	h2tls "github.com/h2proto/h2/transport/tls"
@@ -154,36 +155,83 @@ func listen(addr string, h2c bool, certFile, keyFile string) (net.Listener, stri
 }
 
 // fileServer is the built-in handler: "/" says hello, "/echo" streams the
-// request body back (and its trailers), other paths come from dir. It runs
-// inline: answers that need no waiting go out at once, the rest get a
-// goroutine. Request bodies it does not use are drained.
+// request body back (and its trailers), other paths come from dir, and
+// CONNECT gets 405. Over HTTP/2 it runs inline: answers that need no
+// waiting go out at once, the rest get a goroutine; request bodies it does
+// not use are drained. h3FileServer (h3.go) serves the same answers over
+// HTTP/3: both go through serverStream.
 type fileServer struct {
 	dir string
 }
 
+// serverStream is what fileServer's answers use of a server stream; both
+// *h2.Stream and *h3.Stream (adapters/h3) have these methods.
+type serverStream interface {
+	Request() *h2.Request
+	Respond(status int, headers []h2.HeaderField, body []byte) error
+	WriteHeaders(status int, headers []h2.HeaderField) error
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	CloseWrite() error
+	WriteTrailers(trailers []h2.HeaderField) error
+	Trailers() []h2.HeaderField
+	Reset(code core.ErrCode) error
+}
+
+var _ serverStream = (*h2.Stream)(nil)
+
 var textPlain = []h2.HeaderField{{Name: "content-type", Value: "text/plain; charset=utf-8"}}
 
-func (fsrv *fileServer) ServeH2(s *h2.Stream) {
-	req := s.Request()
+// route is how fileServer answers a request.
+type route int
+
+const (
+	routeConnect route = iota // 405: no tunnels here
+	routeEcho                 // "/echo": the body back, then its trailers
+	routeHello                // "/": hello; any other path without a dir: 404
+	routeFile                 // a file under dir
+)
+
+func (fsrv *fileServer) route(req *h2.Request) route {
 	switch {
 	case req.Method == "CONNECT":
-		_ = s.Respond(405, textPlain, []byte("CONNECT is not served here\n"))
-		drain(s)
+		return routeConnect
 	case req.Path == "/echo":
-		go echo(s)
+		return routeEcho
 	case req.Path == "/" || fsrv.dir == "":
-		status, body := 200, helloBody
-		if req.Path != "/" {
-			status, body = 404, "not found\n"
-		}
-		if req.Method == "HEAD" {
-			_ = s.Respond(status, append(textPlain[:1:1], h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))}), nil)
-		} else {
-			_ = s.Respond(status, textPlain, []byte(body))
-		}
-		drain(s)
-	default:
+		return routeHello
+	}
+	return routeFile
+}
+
+func (fsrv *fileServer) ServeH2(s *h2.Stream) {
+	switch r := fsrv.route(s.Request()); r {
+	case routeEcho:
+		go echo(s)
+	case routeFile:
 		go fsrv.file(s)
+	default:
+		answer(s, r)
+		drain(s)
+	}
+}
+
+// answer sends the answers that need no waiting: routeConnect's 405 and
+// routeHello's page (or 404). It does not touch the request body.
+func answer(s serverStream, r route) {
+	req := s.Request()
+	if r == routeConnect {
+		_ = s.Respond(405, textPlain, []byte("CONNECT is not served here\n"))
+		return
+	}
+	status, body := 200, helloBody
+	if req.Path != "/" {
+		status, body = 404, "not found\n"
+	}
+	if req.Method == "HEAD" {
+		_ = s.Respond(status, append(textPlain[:1:1], h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))}), nil)
+	} else {
+		_ = s.Respond(status, textPlain, []byte(body))
 	}
 }
 
@@ -194,7 +242,8 @@ func drain(s *h2.Stream) {
 	s.SetHandler(func(*h2.Stream, h2.Event) {})
 }
 
-func echo(s *h2.Stream) {
+// echo streams the request body back, then its trailers; it blocks.
+func echo(s serverStream) {
 	if err := s.WriteHeaders(200, []h2.HeaderField{{Name: "content-type", Value: "application/octet-stream"}}); err != nil {
 		return
 	}
@@ -209,7 +258,8 @@ func echo(s *h2.Stream) {
 	_ = s.CloseWrite()
 }
 
-func (fsrv *fileServer) file(s *h2.Stream) {
+// file answers with a file under dir (GET and HEAD); it blocks.
+func (fsrv *fileServer) file(s serverStream) {
 	drainBlocking(s)
 	req := s.Request()
 	if req.Method != "GET" && req.Method != "HEAD" {
@@ -263,6 +313,6 @@ func (fsrv *fileServer) file(s *h2.Stream) {
 }
 
 // drainBlocking reads the request body to its end (a GET's is empty).
-func drainBlocking(s *h2.Stream) {
+func drainBlocking(s io.Reader) {
 	_, _ = io.Copy(io.Discard, s)
 }
