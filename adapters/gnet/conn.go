@@ -19,13 +19,25 @@ type conn struct {
 	core *core.Conn
 	idx  int // in loop.conns
 
-	closed      bool  // the transport is gone (OnClose ran)
-	blocked     bool  // gnet's outbound buffer is over Server.MaxWriteBuffer
-	polled      bool  // blocked and in loop.blocked (no writeWatcher)
-	watchFd     int32 // duplicate descriptor in the writeWatcher, or -1
-	lingering   bool  // final GOAWAY written and write side shut down
+	closed    bool  // the transport is gone (OnClose ran)
+	blocked   bool  // gnet's outbound buffer is over Server.MaxWriteBuffer
+	polled    bool  // blocked and in loop.blocked (no writeWatcher)
+	watchFd   int32 // duplicate descriptor in the writeWatcher, or -1
+	lingering bool  // final GOAWAY written and write side shut down
+
+	// Deadlines: the core's (PollTimeout), and the adapter's own, zero
+	// when not running: closeBy (Server.CloseTimeout, from PhaseClosing),
+	// stallBy (Server.WriteTimeout, while blocked), lingerBy
+	// (Server.Linger, while lingering). deadline is the earliest.
+	coreAt      time.Time
+	hasCore     bool
+	closeBy     time.Time
+	stallBy     time.Time
+	lingerBy    time.Time
 	deadline    time.Time
 	hasDeadline bool
+	heapAt      time.Time // the conn's key in loop.deadlines
+	hpos        int       // its index there + 1; 0 when not in it
 
 	ev      core.Event // the event being dispatched (a field: no escape per event)
 	req     Request    // the request whose ServeH2 runs
@@ -51,6 +63,10 @@ func (c *conn) pump(now time.Time) bool {
 		return true
 	}
 	if c.lingering {
+		// Detached calls still get their answers (errors) at once.
+		if c.opsPending.Load() {
+			c.applyOps()
+		}
 		_, _ = c.gc.Discard(-1)
 		return false
 	}
@@ -77,11 +93,15 @@ func (c *conn) pump(now time.Time) bool {
 		}
 		c.dispatch()
 		for !c.blocked && c.core.WantsOutput() {
-			if len(out) >= outChunk {
-				if !c.write(out) {
-					return true
+			// Hand the output over in chunks, and stop before gnet's buffer
+			// passes maxOut by more than one PollTransmit's output.
+			if len(out) >= outChunk || c.gc.OutboundBuffered()+len(out) >= maxOut {
+				if len(out) > 0 {
+					if !c.write(out) {
+						return true
+					}
+					out = l.keep(out)
 				}
-				out = l.keep(out)
 				if c.gc.OutboundBuffered() >= maxOut {
 					l.block(c, now)
 					break
@@ -109,7 +129,13 @@ func (c *conn) pump(now time.Time) bool {
 	if !c.blocked && c.gc.OutboundBuffered() >= maxOut {
 		l.block(c, now)
 	}
-	if c.core.Phase() == core.PhaseClosed {
+	phase := c.core.Phase()
+	if phase >= core.PhaseClosing && c.closeBy.IsZero() {
+		// The session is over: what is left to write gets CloseTimeout,
+		// however little the peer reads.
+		c.closeBy = now.Add(c.srv.closeTimeout())
+	}
+	if phase == core.PhaseClosed {
 		if c.gc.OutboundBuffered() == 0 {
 			return !c.startLinger(now)
 		}
@@ -120,11 +146,39 @@ func (c *conn) pump(now time.Time) bool {
 		// The peer keeps sending while not reading our answers.
 		return true
 	}
-	c.deadline, c.hasDeadline = c.core.PollTimeout()
-	if c.hasDeadline {
-		l.noteDeadline(c.deadline)
-	}
+	c.coreAt, c.hasCore = c.core.PollTimeout()
+	c.schedule()
 	return false
+}
+
+// schedule computes the connection's next deadline and tells the loop.
+func (c *conn) schedule() {
+	var t time.Time
+	if c.hasCore && !c.lingering {
+		t = c.coreAt
+	}
+	t = earliest(t, c.closeBy)
+	t = earliest(t, c.stallBy)
+	if c.lingering {
+		t = earliest(t, c.lingerBy)
+	}
+	c.deadline, c.hasDeadline = t, !t.IsZero()
+	if c.hasDeadline {
+		c.loop.schedule(c, t)
+	}
+}
+
+// earliest returns the earlier of a and b, a zero time meaning "none".
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// passed reports whether deadline t is set and not after now.
+func passed(t, now time.Time) bool {
+	return !t.IsZero() && !now.Before(t)
 }
 
 // write hands p to gnet, which writes what the socket takes and keeps the
@@ -161,14 +215,27 @@ func (c *conn) writable() {
 	}
 }
 
-// timeout handles the connection's deadline passing (loop timer).
+// timeout handles the connection's heap entry coming due (loop timer).
 func (c *conn) timeout(now time.Time) {
 	if c.closed {
 		return
 	}
-	if c.lingering {
+	if !c.hasDeadline || now.Before(c.deadline) {
+		// The entry was for an earlier deadline that has since moved.
+		if c.hasDeadline {
+			c.loop.schedule(c, c.deadline)
+		}
+		return
+	}
+	if passed(c.closeBy, now) || passed(c.stallBy, now) || (c.lingering && passed(c.lingerBy, now)) {
+		// The peer has had its time to read what is left (CloseTimeout,
+		// WriteTimeout) or to close (Linger): close, whatever is buffered.
 		c.hasDeadline = false
 		_ = c.gc.Close()
+		return
+	}
+	if c.lingering || !c.hasCore || now.Before(c.coreAt) {
+		c.schedule()
 		return
 	}
 	c.core.HandleTimeout(now)
@@ -199,8 +266,8 @@ func (c *conn) startLinger(now time.Time) bool {
 	}
 	c.lingering = true
 	_, _ = c.gc.Discard(-1)
-	c.deadline, c.hasDeadline = now.Add(c.srv.linger()), true
-	c.loop.noteDeadline(c.deadline)
+	c.lingerBy = now.Add(c.srv.linger())
+	c.schedule()
 	return true
 }
 

@@ -9,7 +9,8 @@ import (
 )
 
 // Detached is a stream handed off the event loop (Stream.Detach): a handle
-// whose methods may be called from any goroutine. Each call is queued to
+// whose methods may be called from any goroutine but the event loops'. Each
+// call is queued to
 // the connection's loop (waking it with gnet.Conn.Wake) and applied there;
 // the response calls wait until the loop has applied them — Write until
 // all of p is in the core's send buffer, which is where flow control holds
@@ -19,6 +20,16 @@ import (
 // The request body is read with Read (and Trailers after io.EOF); it is
 // credited to the peer's flow-control window only as it is read, so an
 // unread body stops the peer after one stream window.
+//
+// Its methods must not be called on an event loop (in ServeH2 or an event
+// callback): they wait for the connection's loop, so called on that loop
+// they would wait for ever, and called on another loop they stall every
+// connection of that one meanwhile. A call made on the connection's own
+// loop is detected and fails with ErrOnLoop (Read only when it would
+// wait); hand the handle to a goroutine instead.
+//
+// Once the stream has ended (the peer reset it, the handler panicked, the
+// connection closed), blocked and later calls return why.
 //
 // Close must be called when the handler is done with the stream: it
 // releases the stream's slot (core.Conn.ReleaseStream; a stream the peer
@@ -55,12 +66,20 @@ type Detached struct {
 // callback); the handle then belongs to whoever it is given to.
 func (s Stream) Detach() (*Detached, error) {
 	c := s.c
+	if c == nil {
+		return nil, ErrZeroStream
+	}
 	st, err := c.state(s.id)
 	if err != nil {
 		return nil, err
 	}
 	if st.det != nil {
 		return nil, ErrAlreadyDetached
+	}
+	if st.terminal {
+		// Called from the callback of the stream's terminal event: the
+		// handle would never hear of the stream again.
+		return nil, ErrStreamDone
 	}
 	d := &Detached{c: c, id: s.id, result: make(chan error, 1), readable: make(chan struct{}, 1)}
 	if c.curID == s.id {
@@ -123,6 +142,9 @@ func (d *Detached) Close() error {
 // Read reads the request body; io.EOF at its end, or the stream's error
 // (a *core.StreamError, ErrConnClosed) if it ended abnormally.
 func (d *Detached) Read(p []byte) (int, error) {
+	if d == nil || d.c == nil {
+		return 0, ErrZeroStream
+	}
 	for {
 		d.mu.Lock()
 		if d.off < len(d.body) {
@@ -146,6 +168,8 @@ func (d *Detached) Read(p []byte) (int, error) {
 			return 0, err
 		case len(p) == 0:
 			return 0, nil
+		case d.c.loop.onLoop():
+			return 0, ErrOnLoop
 		}
 		<-d.readable
 	}
@@ -160,6 +184,12 @@ func (d *Detached) Trailers() []HeaderField {
 }
 
 func (d *Detached) call(o op) error {
+	if d == nil || d.c == nil {
+		return ErrZeroStream
+	}
+	if d.c.loop.onLoop() {
+		return ErrOnLoop
+	}
 	d.callMu.Lock()
 	defer d.callMu.Unlock()
 	o.d = d
@@ -181,6 +211,13 @@ func (d *Detached) event(e *Event) {
 	switch e.Kind {
 	case core.EventData:
 		d.mu.Lock()
+		if d.off > 0 {
+			// Move the unread bytes to the front, so that the buffer is
+			// bounded by the unread content (at most the stream's window:
+			// it is credited only as it is read), not by all received.
+			n := copy(d.body, d.body[d.off:])
+			d.body, d.off = d.body[:n], 0
+		}
 		d.body = append(d.body, e.Data...)
 		if e.EndStream {
 			d.bodyEnd = true
@@ -326,7 +363,7 @@ func (c *conn) apply(o *op) {
 			}
 		}
 	case opHeaders:
-		err = Stream{c, d.id}.WriteHeaders(o.status, o.fields, o.end)
+		err = c.writeHeaders(d.id, o.status, o.fields, o.end)
 	case opWrite:
 		c.sendData(d, o.data, o.end)
 		return

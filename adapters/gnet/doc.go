@@ -37,7 +37,12 @@
 //     Conn.Wake) and applies them in order, and each call returns the
 //     command's result. Detached.Write blocks while flow control holds the
 //     body back; Read delivers the request body, credited to the peer's
-//     window only as it is read. Close releases the stream.
+//     window only as it is read. Close releases the stream. From Detach
+//     on, the Stream's methods fail with ErrAlreadyDetached.
+//   - A Detached handle must not be used on an event loop (in ServeH2 or
+//     a callback): its calls wait for the connection's loop, so there they
+//     would wait for ever. Such a call on the connection's own loop fails
+//     with ErrOnLoop; on another loop it stalls that loop meanwhile.
 //
 // After every input — bytes, a timer, a Detached command — the adapter
 // drains the core in the documented order (events, then PollTransmit, then
@@ -56,7 +61,10 @@
 // (detached). gnet has no "written out" event, so the adapter watches a
 // blocked connection's socket for writability with an epoll set of its own
 // (Linux), or polls it from its loop's timer (Server.WritePoll), until its
-// buffer drains.
+// buffer drains. A peer that stops reading cannot hold a connection for
+// ever: one blocked for Server.WriteTimeout is closed, and one whose
+// session is over (GOAWAY sent, or an error) is closed Server.CloseTimeout
+// later whatever is still unwritten.
 // Request bodies are credited to the peer only when a handler has used
 // them (after its EventData callback returns, on Consume with
 // SetManualConsume, or as a Detached handle reads), so a slow handler

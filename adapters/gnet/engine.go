@@ -66,12 +66,16 @@ func (e *engine) OnShutdown(gnet.Engine) {
 func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	srv := e.srv
 	srv.mu.Lock()
-	if srv.closing {
+	closing := srv.closing
+	if closing {
 		srv.mu.Unlock()
 		return nil, gnet.Close
 	}
 	srv.nconns++
 	srv.mu.Unlock()
+	if h := srv.testHookOpen; h != nil {
+		h()
+	}
 	l := srv.loopFor(gc.EventLoop())
 	now := time.Now()
 	cc, err := core.NewServer(now, srv.cfg)
@@ -82,6 +86,15 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := &conn{srv: srv, loop: l, gc: gc, core: cc, watchFd: -1}
 	gc.SetContext(c)
 	l.add(c)
+	// A Shutdown that ran since the check above may have missed this
+	// connection (its loop may be new): the connection then starts with
+	// the GOAWAY.
+	srv.mu.Lock()
+	closing = srv.closing
+	srv.mu.Unlock()
+	if closing {
+		_ = cc.GoAway(now)
+	}
 	// The server preface (SETTINGS, WINDOW_UPDATE) goes out now.
 	if c.pump(now) {
 		return nil, gnet.Close
@@ -112,5 +125,8 @@ func (e *engine) OnClose(gc gnet.Conn, err error) gnet.Action {
 	srv.nconns--
 	srv.checkIdleLocked()
 	srv.mu.Unlock()
+	if h := srv.testHookClosed; h != nil {
+		h()
+	}
 	return gnet.None
 }

@@ -23,7 +23,13 @@ func Example() {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe("127.0.0.1:0") }()
-	addr := <-ready
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case err := <-served: // it could not listen
+		fmt.Println(err)
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

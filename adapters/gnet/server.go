@@ -22,8 +22,10 @@ var ErrServerClosed = errors.New("h2gnet: server closed")
 // Defaults of the Server's knobs; see the fields for the reasons.
 const (
 	DefaultMaxWriteBuffer = 1 << 20
-	DefaultMaxReadBuffer  = 4 << 20
+	DefaultMaxReadBuffer  = 4 << 20 // the floor; see Server.MaxReadBuffer
 	DefaultWritePoll      = time.Millisecond
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultCloseTimeout   = 10 * time.Second
 	DefaultLinger         = time.Second
 )
 
@@ -46,17 +48,39 @@ type Server struct {
 	// share of the connections (assigned round-robin as they are
 	// accepted). Zero means one per CPU the process may run on
 	// (runtime.NumCPU), gnet's multicore mode: a loop never blocks, so
-	// more loops than CPUs buy nothing.
+	// more loops than CPUs buy nothing. Negative is an error.
 	Loops int
 
 	// MaxWriteBuffer bounds the bytes a connection may have waiting in
 	// gnet's outbound buffer (accepted by a write but not yet by the
 	// kernel). Past it the adapter stops taking output from the core, which
 	// keeps its send buffers full and so holds handlers back through
-	// EventWritable, until the socket drains. Zero means
+	// EventWritable, until the socket drains to half of it. The check is
+	// made before each core.Conn.PollTransmit, so the buffer can exceed
+	// the bound by one PollTransmit's output: the queued control frames and
+	// field blocks (Limits.OutputHighWater stops input past 512 KiB of
+	// them) and whatever response content the send buffers hold and the
+	// peer's windows let go (at most Limits.ConnSendBuffer, 1 MiB, and
+	// StreamSendBuffer, 64 KiB, per stream). Zero means
 	// DefaultMaxWriteBuffer (1 MiB): a few socket buffers' worth, enough to
 	// keep a fast reader busy between two checks.
 	MaxWriteBuffer int
+
+	// WriteTimeout bounds how long a connection may stay blocked on a full
+	// outbound buffer (over MaxWriteBuffer, not yet drained to half of it)
+	// before it is closed: a peer that stops reading would otherwise hold
+	// the connection, its streams and their buffers for ever. Zero means
+	// DefaultWriteTimeout (30 s): a peer must take MaxWriteBuffer/2 in that
+	// time (17 KiB/s with the defaults), far below any working link.
+	WriteTimeout time.Duration
+
+	// CloseTimeout bounds the end of a connection: once its HTTP/2 session
+	// is over (core.PhaseClosing: the last stream finished after a GOAWAY,
+	// or an error or timeout ended it), the socket is closed at most this
+	// long afterwards, Linger included, even if the peer has not read the
+	// final frames. Zero means DefaultCloseTimeout (10 s): ample for the
+	// last frames of any live peer.
+	CloseTimeout time.Duration
 
 	// WritePoll is how often a connection whose outbound buffer is over
 	// MaxWriteBuffer is checked for room where the adapter cannot be told
@@ -69,8 +93,11 @@ type Server struct {
 	// unprocessed while the core refuses input (its output or event queue
 	// is backed up because the peer does not read what it asked for).
 	// gnet keeps reading the socket regardless, so past this bound the
-	// connection is closed. Zero means DefaultMaxReadBuffer (4 MiB): well
-	// above the 1 MiB of request body a connection window admits.
+	// connection is closed. Zero means the larger of DefaultMaxReadBuffer
+	// (4 MiB) and 2×Config.ConnectionWindowSize + Limits.OutputHighWater
+	// (their effective values): a peer that plays by the rules can have a
+	// connection window of request body in flight, so the bound must not
+	// close it for that.
 	MaxReadBuffer int
 
 	// Linger bounds how long a connection whose HTTP/2 session ended keeps
@@ -100,6 +127,8 @@ type Server struct {
 	cfg     core.Config
 	started bool
 
+	defReadBuffer int // MaxReadBuffer's default for cfg
+
 	watcher *writeWatcher // nil: blocked connections are polled
 
 	// testNoWatcher makes blocked connections polled even on Linux.
@@ -109,6 +138,12 @@ type Server struct {
 	// testHookBlocked, if set, is called on the loop when a connection
 	// stops taking output, with gnet's outbound bytes.
 	testHookBlocked func(outbound int)
+	// testHookOpen is called in OnOpen after the closing check;
+	// testHookShutdown in Shutdown once it has listed the loops;
+	// testHookClosed after OnClose.
+	testHookOpen     func()
+	testHookShutdown func()
+	testHookClosed   func()
 }
 
 // ListenAndServe listens on addr (HOST:PORT, TCP) and serves until Shutdown
@@ -117,6 +152,9 @@ type Server struct {
 func (srv *Server) ListenAndServe(addr string) error {
 	if srv.Handler == nil {
 		return errors.New("h2gnet: Server.Handler is nil")
+	}
+	if err := srv.checkKnobs(); err != nil {
+		return err
 	}
 	srv.mu.Lock()
 	if srv.started {
@@ -132,6 +170,7 @@ func (srv *Server) ListenAndServe(addr string) error {
 	srv.idle = make(chan struct{})
 	srv.cfg = srv.Config
 	srv.cfg.ManualFlowControl = true
+	srv.defReadBuffer = defaultReadBuffer(srv.cfg)
 	srv.mu.Unlock()
 	if _, err := core.NewServer(time.Now(), srv.cfg); err != nil {
 		return fmt.Errorf("h2gnet: Server.Config: %w", err)
@@ -168,6 +207,27 @@ func (srv *Server) ListenAndServe(addr string) error {
 	return err
 }
 
+// checkKnobs refuses negative knobs, naming the field.
+func (srv *Server) checkKnobs() error {
+	for _, k := range []struct {
+		name string
+		v    int64
+	}{
+		{"Loops", int64(srv.Loops)},
+		{"MaxWriteBuffer", int64(srv.MaxWriteBuffer)},
+		{"MaxReadBuffer", int64(srv.MaxReadBuffer)},
+		{"WritePoll", int64(srv.WritePoll)},
+		{"WriteTimeout", int64(srv.WriteTimeout)},
+		{"CloseTimeout", int64(srv.CloseTimeout)},
+		{"Linger", int64(srv.Linger)},
+	} {
+		if k.v < 0 {
+			return fmt.Errorf("h2gnet: Server.%s is negative (%d)", k.name, k.v)
+		}
+	}
+	return nil
+}
+
 // Addr returns the listening address, or nil before the server is ready.
 func (srv *Server) Addr() net.Addr {
 	srv.mu.Lock()
@@ -195,6 +255,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.checkIdleLocked()
 	idle, eng := srv.idle, srv.eng
 	srv.mu.Unlock()
+	if h := srv.testHookShutdown; h != nil {
+		h()
+	}
 	for _, l := range loops {
 		_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 			l.goAwayAll()
@@ -258,7 +321,34 @@ func (srv *Server) maxReadBuffer() int {
 	if srv.MaxReadBuffer > 0 {
 		return srv.MaxReadBuffer
 	}
-	return DefaultMaxReadBuffer
+	return srv.defReadBuffer
+}
+
+// defaultReadBuffer is MaxReadBuffer's default for cfg (see the field).
+func defaultReadBuffer(cfg core.Config) int {
+	def := core.DefaultConfig()
+	window, highWater := int(cfg.ConnectionWindowSize), cfg.Limits.OutputHighWater
+	if window == 0 {
+		window = int(def.ConnectionWindowSize)
+	}
+	if highWater == 0 {
+		highWater = def.Limits.OutputHighWater
+	}
+	return max(DefaultMaxReadBuffer, 2*window+highWater)
+}
+
+func (srv *Server) writeTimeout() time.Duration {
+	if srv.WriteTimeout > 0 {
+		return srv.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}
+
+func (srv *Server) closeTimeout() time.Duration {
+	if srv.CloseTimeout > 0 {
+		return srv.CloseTimeout
+	}
+	return DefaultCloseTimeout
 }
 
 func (srv *Server) writePoll() time.Duration {

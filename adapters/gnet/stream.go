@@ -24,8 +24,17 @@ var (
 	// ErrStreamDone: the stream has ended (or was never known), so no
 	// callback can be registered on it.
 	ErrStreamDone = errors.New("h2gnet: stream has ended")
-	// ErrAlreadyDetached: Detach was called twice for one stream.
+	// ErrAlreadyDetached: Detach was called twice for one stream, or a
+	// Stream method was called after Detach (the Detached handle owns the
+	// stream then).
 	ErrAlreadyDetached = errors.New("h2gnet: stream already detached")
+	// ErrZeroStream: a method was called on a zero Stream or Detached,
+	// not one the server handed out.
+	ErrZeroStream = errors.New("h2gnet: zero Stream or Detached (not from the server)")
+	// ErrOnLoop: a Detached method that waits for the event loop was
+	// called on that loop (from ServeH2 or an event callback), where it
+	// would wait for ever.
+	ErrOnLoop = errors.New("h2gnet: Detached method called on its connection's event loop")
 )
 
 // A Handler answers requests. ServeH2 runs on the connection's event
@@ -56,7 +65,8 @@ func (f HandlerFunc) ServeH2(s Stream, req *Request) { f(s, req) }
 // from ServeH2 or an event callback — never from another goroutine (use
 // Detach for that). They do not block. Output is written when the callback
 // returns. A Stream kept after its stream ended only gets errors
-// (core.ErrStreamClosed and the like).
+// (core.ErrStreamClosed and the like); after Detach they return
+// ErrAlreadyDetached, and on a zero Stream ErrZeroStream.
 type Stream struct {
 	c  *conn
 	id uint32
@@ -65,23 +75,49 @@ type Stream struct {
 // ID returns the stream identifier.
 func (s Stream) ID() uint32 { return s.id }
 
+// conn returns the stream's connection, or why its methods may not be
+// used: a zero Stream, or a stream handed to a Detached handle.
+func (s Stream) conn() (*conn, error) {
+	c := s.c
+	if c == nil {
+		return nil, ErrZeroStream
+	}
+	if len(c.streams) > 0 {
+		if st := c.streams[s.id]; st != nil && st.det != nil {
+			return nil, ErrAlreadyDetached
+		}
+	}
+	return c, nil
+}
+
 // Respond sends a complete response: status, headers (regular fields
 // only) and body, with a content-length added when headers has none
 // (core.Conn.Respond). It is all or nothing: a body larger than the send
 // buffers (core.Limits.StreamSendBuffer, 64 KiB by default) returns
 // core.ErrSendBufferFull; send such bodies with WriteHeaders and Write.
 func (s Stream) Respond(status int, headers []HeaderField, body []byte) error {
-	return s.c.core.Respond(s.id, status, headers, body)
+	c, err := s.conn()
+	if err != nil {
+		return err
+	}
+	return c.core.Respond(s.id, status, headers, body)
 }
 
 // WriteHeaders sends the response head: an informational (1xx) response,
 // which may be repeated, or the final one. With endStream the response has
 // no content.
 func (s Stream) WriteHeaders(status int, headers []HeaderField, endStream bool) error {
-	c := s.c
+	c, err := s.conn()
+	if err != nil {
+		return err
+	}
+	return c.writeHeaders(s.id, status, headers, endStream)
+}
+
+func (c *conn) writeHeaders(id uint32, status int, headers []HeaderField, endStream bool) error {
 	c.hdr = append(c.hdr[:0], HeaderField{Name: ":status", Value: statusValue(status)})
 	c.hdr = append(c.hdr, headers...)
-	err := c.core.SendHeaders(s.id, c.hdr, endStream)
+	err := c.core.SendHeaders(id, c.hdr, endStream)
 	clear(c.hdr)
 	return err
 }
@@ -92,25 +128,41 @@ func (s Stream) WriteHeaders(status int, headers []HeaderField, endStream bool) 
 // (register OnEvent to get it). The bytes leave as the peer's flow-control
 // windows allow (RFC 9113 §6.9); p may be reused at once.
 func (s Stream) Write(p []byte) (int, error) {
-	return s.c.core.SendData(s.id, p, false)
+	c, err := s.conn()
+	if err != nil {
+		return 0, err
+	}
+	return c.core.SendData(s.id, p, false)
 }
 
 // CloseWrite ends the response (END_STREAM after the queued content).
 func (s Stream) CloseWrite() error {
-	_, err := s.c.core.SendData(s.id, nil, true)
+	c, err := s.conn()
+	if err != nil {
+		return err
+	}
+	_, err = c.core.SendData(s.id, nil, true)
 	return err
 }
 
 // WriteTrailers ends the response with a trailer section (RFC 9113 §8.1).
 func (s Stream) WriteTrailers(trailers []HeaderField) error {
-	return s.c.core.SendTrailers(s.id, trailers)
+	c, err := s.conn()
+	if err != nil {
+		return err
+	}
+	return c.core.SendTrailers(s.id, trailers)
 }
 
 // Reset resets the stream with RST_STREAM(code) (RFC 9113 §6.4), dropping
 // what was queued for it. No event follows for it.
 func (s Stream) Reset(code core.ErrCode) error {
-	err := s.c.core.ResetStream(s.id, code)
-	s.c.dropState(s.id)
+	c, err := s.conn()
+	if err != nil {
+		return err
+	}
+	err = c.core.ResetStream(s.id, code)
+	c.dropState(s.id, &core.StreamError{StreamID: s.id, Code: code, Token: "local_reset"})
 	return err
 }
 
@@ -123,7 +175,7 @@ func (s Stream) Reset(code core.ErrCode) error {
 // SetManualConsume was called. Registering again replaces fn. It fails with
 // ErrStreamDone if the stream has already ended.
 func (s Stream) OnEvent(fn func(s Stream, e *Event)) error {
-	st, err := s.c.state(s.id)
+	st, err := s.state()
 	if err != nil {
 		return err
 	}
@@ -137,7 +189,7 @@ func (s Stream) OnEvent(fn func(s Stream, e *Event)) error {
 // beyond what the handler has used. Use it when content cannot be passed on
 // at once (an echo whose send buffer is full).
 func (s Stream) SetManualConsume() error {
-	st, err := s.c.state(s.id)
+	st, err := s.state()
 	if err != nil {
 		return err
 	}
@@ -148,24 +200,41 @@ func (s Stream) SetManualConsume() error {
 // Consume returns n bytes of received content to the stream's and the
 // connection's flow-control windows (see SetManualConsume).
 func (s Stream) Consume(n int) error {
-	return s.c.core.Consume(s.id, n)
+	c, err := s.conn()
+	if err != nil {
+		return err
+	}
+	return c.core.Consume(s.id, n)
 }
 
 // Request returns the request head during ServeH2, nil after it.
 func (s Stream) Request() *Request {
-	if s.c.curID != s.id {
+	if s.c == nil || s.c.curID != s.id {
 		return nil
 	}
 	return &s.c.req
 }
 
+// state returns the stream's state for a Stream method, creating it.
+func (s Stream) state() (*streamState, error) {
+	if s.c == nil {
+		return nil, ErrZeroStream
+	}
+	st, err := s.c.state(s.id)
+	if err == nil && st.det != nil {
+		return nil, ErrAlreadyDetached
+	}
+	return st, err
+}
+
 // streamState is what the adapter keeps for a stream that has a callback
 // or a Detached handle; plain streams have none.
 type streamState struct {
-	fn     func(Stream, *Event)
-	det    *Detached
-	manual bool
-	ended  bool // the request's content ended
+	fn       func(Stream, *Event)
+	det      *Detached
+	manual   bool
+	ended    bool // the request's content ended
+	terminal bool // its terminal event is being delivered
 }
 
 // state returns the stream's state, creating it for a live stream.
@@ -190,13 +259,17 @@ func (c *conn) state(id uint32) (*streamState, error) {
 	return st, nil
 }
 
-func (c *conn) dropState(id uint32) {
+// dropState forgets the stream's state; a Detached handle still attached
+// ends with err (the stream was reset here: no terminal event follows).
+func (c *conn) dropState(id uint32, err error) {
 	if st := c.streams[id]; st != nil {
 		delete(c.streams, id)
-		if st.det == nil {
-			*st = streamState{}
-			c.free = append(c.free, st)
+		if st.det != nil {
+			st.det.ended(err)
+			return
 		}
+		*st = streamState{}
+		c.free = append(c.free, st)
 	}
 }
 
@@ -218,12 +291,21 @@ func (c *conn) serve(e *Event) {
 // call runs handler code, turning a panic into a logged stream reset so
 // that one handler cannot take the event loop (and every connection on it)
 // down.
+//
+// While f runs, the loop is marked as inside a callback, so that a
+// Detached call made there fails with ErrOnLoop instead of deadlocking.
 func (c *conn) call(f func(), id uint32) {
+	l := c.loop
+	if l.gid == 0 {
+		l.gid = goid() // published to other goroutines by inCallback
+	}
+	l.inCallback.Store(true)
 	defer func() {
+		l.inCallback.Store(false)
 		if r := recover(); r != nil {
 			c.srv.logger().Printf("h2gnet: handler panic on stream %d: %v\n%s", id, r, debug.Stack())
 			_ = c.core.ResetStream(id, frame.ErrCodeInternal)
-			c.dropState(id)
+			c.dropState(id, &core.StreamError{StreamID: id, Code: frame.ErrCodeInternal, Token: "handler_panic"})
 		}
 	}()
 	f()
@@ -255,6 +337,12 @@ func (c *conn) streamEvent(e *Event) {
 		st.ended = true
 	}
 	terminal := e.Kind == core.EventStreamClosed || e.Kind == core.EventStreamReset
+	// Read before the callback, which may Detach (making it manual): the
+	// content it was handed is still credited.
+	manual := st.manual
+	if terminal {
+		st.terminal = true // Detach is refused from now on
+	}
 	switch {
 	case st.det != nil:
 		st.det.event(e)
@@ -266,11 +354,11 @@ func (c *conn) streamEvent(e *Event) {
 		fn := st.fn
 		c.call(func() { fn(Stream{c, id}, e) }, id)
 	}
-	if e.Kind == core.EventData && len(e.Data) > 0 && !st.manual {
+	if e.Kind == core.EventData && len(e.Data) > 0 && !manual {
 		_ = c.core.Consume(id, len(e.Data))
 	}
 	if terminal {
-		c.dropState(id)
+		c.dropState(id, ErrStreamDone)
 		if e.Kind == core.EventStreamReset && e.Err == nil {
 			_ = c.core.ReleaseStream(id)
 		}

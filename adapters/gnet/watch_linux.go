@@ -120,3 +120,10 @@ func (w *writeWatcher) run() {
 		}
 	}
 }
+
+// watching returns how many descriptors the watcher holds (tests).
+func (w *writeWatcher) watching() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.conns)
+}

@@ -10,3 +10,4 @@ func newWriteWatcher() *writeWatcher   { return nil }
 func (*writeWatcher) watch(*conn) bool { return false }
 func (*writeWatcher) forget(*conn)     {}
 func (*writeWatcher) stop()            {}
+func (*writeWatcher) watching() int    { return 0 }

@@ -30,7 +30,8 @@ import (
 // serveGnet returns nil; it returns an error if the server cannot start or
 // fails.
 func serveGnet(addr, dir string, loops int, ready func(net.Addr), stop <-chan struct{}) error {
-	srv := &h2gnet.Server{Handler: &gnetFileServer{dir: dir}, Loops: loops, Ready: ready}
+	fsrv := &gnetFileServer{dir: dir, slots: make(chan struct{}, gnetFileSlots)}
+	srv := &h2gnet.Server{Handler: fsrv, Loops: loops, Ready: ready}
 	done := make(chan error, 1)
 	go func() { done <- srv.ListenAndServe(addr) }()
 	select {
@@ -53,7 +54,25 @@ func serveGnet(addr, dir string, loops int, ready func(net.Addr), stop <-chan st
 // loop).
 type gnetFileServer struct {
 	dir string
+	// slots bounds the file goroutines past the request body at once
+	// (gnetFileSlots): each holds an open file and a read buffer.
+	slots chan struct{}
 }
+
+// gnetFileSlots is how many files are served at once, server-wide. A
+// file's goroutine holds a gnetFileBuf buffer and a descriptor while it
+// waits for the peer's flow-control window, and a peer may keep windows
+// shut on every stream it opens: the bound keeps that at 64 × 64 KiB
+// (4 MiB) however many streams the connections open. Further file
+// requests wait (they are not refused) for a slot; a stream whose peer
+// never opens its window holds its slot until the stream or the
+// connection ends.
+const gnetFileSlots = 64
+
+// gnetFileBuf is the read buffer of a file goroutine: the stream's send
+// buffer (core.Limits.StreamSendBuffer, 64 KiB by default), so that one
+// Detached.Write fills it and waits for no more than the peer's window.
+const gnetFileBuf = 64 << 10
 
 func (fsrv *gnetFileServer) ServeH2(s h2gnet.Stream, req *h2gnet.Request) {
 	switch {
@@ -171,16 +190,16 @@ func gnetEcho(s h2gnet.Stream) {
 	})
 }
 
-// gnetFileBufs holds the file goroutines' read buffers. Each Write of a
-// Detached stream is one hand-off to the event loop, so the buffer is
-// large: a 1 MiB file goes out in four.
-var gnetFileBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+// gnetFileBufs holds the file goroutines' read buffers (gnetFileBuf).
+var gnetFileBufs = sync.Pool{New: func() any { b := make([]byte, gnetFileBuf); return &b }}
 
 // file serves a file under fsrv.dir from its own goroutine, as
-// fileServer.file does.
+// fileServer.file does, once one of the server's slots is free.
 func (fsrv *gnetFileServer) file(d *h2gnet.Detached) {
 	defer d.Close()
 	_, _ = io.Copy(io.Discard, d)
+	fsrv.slots <- struct{}{}
+	defer func() { <-fsrv.slots }()
 	req := d.Request()
 	if req.Method != "GET" && req.Method != "HEAD" {
 		_ = d.Respond(405, textPlain, []byte("method not allowed\n"))
