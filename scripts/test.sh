@@ -21,19 +21,20 @@ MIN_COVERAGE=85
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "interop peers (nghttp, h2load, nghttpd, h2o, curl, python3-h2), procps and h2spec"
+step "interop peers (nghttp, h2load, nghttpd, h2o, curl, python3-h2), procps, jq and h2spec"
 missing=""
 for tool in nghttp h2load nghttpd h2o curl; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing="$missing $tool"
 done
 /usr/bin/python3 -c 'import h2' >/dev/null 2>&1 || missing="$missing python3-h2"
 command -v pgrep >/dev/null 2>&1 || missing="$missing procps" # bench/h2load.sh
+command -v jq >/dev/null 2>&1 || missing="$missing jq"         # bench/attack/compare.sh
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages for:$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq nghttp2-client nghttp2-server h2o curl python3-h2 procps >/dev/null
+    apt-get install -y -qq nghttp2-client nghttp2-server h2o curl python3-h2 procps jq >/dev/null
   else
     echo "missing:$missing (not root or no apt-get: the interop tests will skip them, or fail under CI=true)"
   fi
@@ -95,6 +96,9 @@ go test -run 'ZeroAllocs' -bench . -benchtime 1x ./core/... ./bench >/dev/null
 
 step "h2load harness smoke (bench/h2load.sh -quick: tiny counts, one run, figures meaningless)"
 bash bench/h2load.sh -quick >/dev/null
+
+step "attack comparison smoke (bench/attack/compare.sh -quick against h2 serve only)"
+SERVERS=h2proto bash bench/attack/compare.sh -quick >/dev/null
 
 step "main job: go run ./cmd/h2 demo -q"
 go run ./cmd/h2 demo -q
