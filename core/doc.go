@@ -60,6 +60,9 @@
 // requests beyond Config.MaxConcurrentStreams held streams wait, and are
 // announced when a slot frees. This is the Rapid Reset defence (DESIGN §5):
 // a peer cannot make the application start more work by resetting streams.
+// A waiting request that ends first — reset by the peer, or by a stream
+// error, answered with RST_STREAM as on any stream — is dropped without an
+// event: the application never knew it.
 //
 // # Flow control
 //

@@ -7,6 +7,7 @@ package core_test
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/h2proto/h2/core"
@@ -785,6 +786,55 @@ func TestStateHeldPendingResetByPeerIsDroppedSilently(t *testing.T) {
 		}
 	}
 	p.Invariants()
+}
+
+// TestStateHeldPendingStreamErrorIsDroppedSilently: a stream error on a
+// stream waiting to be surfaced resets it with the RFC's code, as on any
+// stream (RFC 9113 §5.4.2), but the application never knew the stream, so
+// no event follows (core/doc.go: the terminal event is owed only to streams
+// the application knows), it takes no slot, and it never surfaces. The
+// trailers case is what the rapid properties met: trailers the client's
+// SendTrailers accepted before the server lowered
+// SETTINGS_MAX_HEADER_LIST_SIZE, encoded only once the content before them
+// could go, reached the server while the stream waited (RFC 9113 §10.5.1:
+// the setting is advisory, and a larger field section may be refused).
+func TestStateHeldPendingStreamErrorIsDroppedSilently(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		late func(fb *coretest.FrameBuilder) []byte // what the peer sends on pending stream 3
+		code frame.ErrCode
+	}{
+		{"RFC9113_10.5.1_trailers_over_max_header_list_size", func(fb *coretest.FrameBuilder) []byte {
+			return fb.Headers(3, coretest.EndHeaders|coretest.EndStream, "x-e", strings.Repeat("h", 400))
+		}, frame.ErrCodeCancel},
+		{"RFC9113_8.1.1_content_length_mismatch", func(fb *coretest.FrameBuilder) []byte {
+			return fb.Data(3, true, []byte("too long"))
+		}, frame.ErrCodeProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := stateNewPeer(t, core.RoleServer, core.Config{MaxConcurrentStreams: 1, MaxHeaderListSize: 400})
+			c := p.Conn
+			stateHoldReset(p, 1)
+			p.WriteFrames(p.FB.Headers(3, coretest.EndHeaders, ":method", "POST", ":scheme", "https",
+				":path", "/", "content-length", "1"), p.FB.Data(3, false, []byte("x")))
+			stateWantQuiet(p, "3 waits for a slot")
+			stateHeld(t, c, "3 pending", 1, 1)
+			p.WriteFrames(tc.late(p.FB))
+			p.WantRST("the stream error is answered", 3, tc.code)
+			stateWantQuiet(p, "the application never knew stream 3: no event")
+			stateHeld(t, c, "3 dropped", 1, 0)
+			stateWantState(t, c, 3, core.StateClosed, "reset")
+			if err := c.ReleaseStream(1); err != nil {
+				t.Fatal(err)
+			}
+			stateWantQuiet(p, "releasing the slot surfaces nothing: 3 is gone")
+			stateHeld(t, c, "all released", 0, 0)
+			p.WriteFrames(p.FB.GET(5, "/"))
+			stateWantEv(p, "a new request surfaces at once", core.EventRequest, 5)
+			p.WantNoEvent("nothing about stream 3")
+			p.Invariants()
+		})
+	}
 }
 
 // TestStateReleaseStreamFinishesOpenStreams: ReleaseStream on a stream still

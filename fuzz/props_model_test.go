@@ -54,6 +54,9 @@ type modelStream struct {
 	finalHdrs []core.HeaderField // its regular fields, as the client must get them
 	gotFinal  bool
 	refused   bool // the client was told GOAWAY did not cover it
+	// dropped: the server's Conn reset it while it waited, unannounced
+	// (waitingTrailersTooLarge).
+	dropped bool
 }
 
 // noBody reports whether the response must have no content.

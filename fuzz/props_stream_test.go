@@ -61,6 +61,8 @@ func (m *propMachine) onRequest(side coretest.Side, s *modelStream, e *core.Even
 		m.t.Fatalf("server: second EventRequest for stream %d", s.id)
 	case s.refused:
 		m.t.Fatalf("server: request %d arrived, yet the client was told it was refused by GOAWAY", s.id)
+	case s.dropped:
+		m.t.Fatalf("server: request %d arrived after its Conn reset it unannounced", s.id)
 	}
 	propSameFields(m.t, "server: request", s.id, e.Headers, s.request)
 	end.known, end.manual = true, m.prof.server.ManualFlowControl
@@ -168,9 +170,11 @@ func (m *propMachine) onStreamClosed(side coretest.Side, s *modelStream) {
 // onReset checks a terminal reset against its possible causes: the
 // connection ending, this application's ResetStream, the peer's (or the
 // peer server's ReleaseStream), a GOAWAY that did not cover the stream, or
-// trailers over a lowered header list size (trailersTooLarge). Between two correct peers
-// nothing else resets a stream. A server application holds a stream reset
-// under it until it releases it (EventStreamReset's contract).
+// trailers over a lowered header list size (trailersTooLarge, and
+// waitingTrailersTooLarge for a request the server never announced).
+// Between two correct peers nothing else resets a stream. A server
+// application holds a stream reset under it until it releases it
+// (EventStreamReset's contract).
 func (m *propMachine) onReset(side coretest.Side, s *modelStream, e *core.Event) {
 	end, peer := &s.end[side], &s.end[1-side]
 	switch {
@@ -179,7 +183,7 @@ func (m *propMachine) onReset(side coretest.Side, s *modelStream, e *core.Event)
 			m.t.Fatalf("%v: stream %d reset with %v while the connection runs", side, s.id, e.Err)
 		}
 	case e.Remote && e.Token == "peer_reset":
-		if !slices.Contains(peer.rstCodes, e.Code) {
+		if !slices.Contains(peer.rstCodes, e.Code) && !m.waitingTrailersTooLarge(side, s, e) {
 			m.t.Fatalf("%v: stream %d reset by the peer with %v, which it never sent (sent %v)", side, s.id, e.Code, peer.rstCodes)
 		}
 		if want := side == coretest.Client && e.Code == frame.ErrCodeRefusedStream; e.Retryable != want {
@@ -215,6 +219,23 @@ func (m *propMachine) onReset(side coretest.Side, s *modelStream, e *core.Event)
 func (m *propMachine) trailersTooLarge(side coretest.Side, f *modelFlow, e *core.Event) bool {
 	return !e.Remote && e.Code == frame.ErrCodeCancel && e.Token == "header_list_too_large" &&
 		f.hasTrailers && f.recv == f.sent && propListSize(f.trailers) > uint64(m.conn[side].minList)
+}
+
+// waitingTrailersTooLarge recognises, on the client, the reset
+// trailersTooLarge describes when the server application never knew the
+// stream: the request waited behind Config.MaxConcurrentStreams held
+// streams (core/doc.go) when its trailers arrived over the lowered
+// SETTINGS_MAX_HEADER_LIST_SIZE. The server's Conn answers that stream
+// error with RST_STREAM(CANCEL) as on any stream (RFC 9113 §5.4.2, §10.5.1),
+// but reports nothing: the terminal event is owed only to streams the
+// application knew. The stream is marked dropped, so that it can never be
+// announced afterwards.
+func (m *propMachine) waitingTrailersTooLarge(side coretest.Side, s *modelStream, e *core.Event) bool {
+	f := &s.flow[coretest.Client]
+	ok := side == coretest.Client && e.Code == frame.ErrCodeCancel && !s.end[coretest.Server].known &&
+		f.hasTrailers && propListSize(f.trailers) > uint64(m.conn[coretest.Server].minList)
+	s.dropped = s.dropped || ok
+	return ok
 }
 
 // checkRefused checks a client stream refused by the server's GOAWAY: above

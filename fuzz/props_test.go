@@ -132,9 +132,19 @@ type propMachine struct {
 	conn    [2]modelConn   // indexed by coretest.Side
 }
 
+// newPropMachine draws the chunker and the driving mode, then starts the
+// machine (propMachineWith).
 func newPropMachine(t *rapid.T, prof propProfile) *propMachine {
 	seed := rapid.Uint64().Draw(t, "chunker seed")
 	chunk := rapid.OneOf(rapid.Just(0), rapid.IntRange(1, 64), rapid.IntRange(64, 20000)).Draw(t, "max chunk")
+	eager := rapid.Bool().Draw(t, "drive after every action")
+	return propMachineWith(t, prof, seed, chunk, eager)
+}
+
+// propMachineWith starts a machine over a Pair whose chunker has seed and
+// chunk (coretest.Pair.MaxChunk), its handshake settled; eager drives
+// traffic after every action.
+func propMachineWith(t *rapid.T, prof propProfile, seed uint64, chunk int, eager bool) *propMachine {
 	p, err := coretest.NewPair(seed, prof.client, prof.server)
 	if err != nil {
 		t.Fatalf("NewPair: %v", err)
@@ -142,7 +152,7 @@ func newPropMachine(t *rapid.T, prof propProfile) *propMachine {
 	p.MaxChunk = chunk
 	m := &propMachine{
 		t: t, p: p, prof: prof,
-		eager:   rapid.Bool().Draw(t, "drive after every action"),
+		eager:   eager,
 		streams: make(map[uint32]*modelStream),
 		nextID:  1,
 		quietAt: p.Now,
@@ -263,12 +273,17 @@ func (m *propMachine) completeStreams() {
 		m.reopenSettings(side)
 	}
 	m.drive() // the peers learn the new settings before anything is sent
+	// Everything delivered is consumed first, on every stream: content an
+	// application holds on a later stream may fill the connection window
+	// that an earlier stream needs to finish.
 	for _, s := range m.order {
 		for _, side := range propSides() {
 			if f := &s.flow[1-side]; f.unconsumed > 0 && s.end[side].terminal == 0 {
 				m.consume(side, s, int(f.unconsumed))
 			}
 		}
+	}
+	for _, s := range m.order {
 		if s.end[coretest.Server].held {
 			m.release(s)
 		}
