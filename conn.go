@@ -249,14 +249,23 @@ func (c *Conn) receive(p []byte) bool {
 		if len(p) == 0 {
 			break
 		}
-		// Back-pressure: let the writer drain, then offer the rest.
-		c.unlockDeliver()
-		select {
-		case <-c.drained:
-		case <-c.stopping:
-			return false
+		// Back-pressure (WantsInput is false), or a yield (Receive stopped
+		// at half a queue limit): let the writer take what is queued, then
+		// offer the rest. A drained signal may be stale (left by a write
+		// that began before this input), so wait until the queue shrank.
+		queued := c.core.QueuedOutput()
+		for {
+			c.unlockDeliver()
+			select {
+			case <-c.drained:
+			case <-c.stopping:
+				return false
+			}
+			c.mu.Lock()
+			if q := c.core.QueuedOutput(); q == 0 || q < queued {
+				break
+			}
 		}
-		c.mu.Lock()
 	}
 	c.unlockDeliver()
 	return true

@@ -88,8 +88,9 @@ type Limits struct {
 	// for PollTransmit: a peer that floods us and never reads can otherwise
 	// grow our output without bound (CVE-2019-9512, -9514, -9515). Checked
 	// after each received frame and timer; a driver that drains PollTransmit
-	// after every command, as documented, never trips it itself. Default
-	// 1,000.
+	// after every command, as documented, never trips it itself, and one
+	// that drains whenever Receive returns early (it yields at half this
+	// limit) never trips it for a peer that reads. Default 1,000.
 	MaxQueuedControlFrames int
 
 	// MaxQueuedFrames caps all frames waiting in the output queue, checked

@@ -36,10 +36,16 @@ func (in *inputBuffer) stash(p []byte) {
 }
 
 // Receive consumes bytes read from the transport and returns how many it
-// consumed. It consumes fewer than len(p) only while output or events are
-// backed up (see WantsInput) or once the connection is closing; the caller
-// keeps the rest and offers it again after draining PollTransmit and
-// PollEvent. A frame cut short is buffered internally, so p may end anywhere.
+// consumed. It consumes fewer than len(p) while output or events are
+// backed up (see WantsInput), once the connection is closing, and when
+// the frames it took have queued half of Limits.MaxQueuedControlFrames
+// or of Limits.MaxQueuedFrames (a yield: the peer's burst of PINGs or
+// SETTINGS should be answered before more is read, so that those limits
+// count only what the peer leaves unread, not what one large read holds).
+// The caller keeps the rest and offers it again after draining
+// PollTransmit and PollEvent; offered again without draining, Receive goes
+// on, up to the limits. A frame cut short is buffered internally, so p may
+// end anywhere.
 //
 // The error is non-nil once the connection has failed (a *ConnError, whose
 // GOAWAY is queued for PollTransmit) or closed (ErrClosed). Events queued by
@@ -54,6 +60,14 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 	}
 	n := 0
 	frames := c.framesIn
+	// Yield marks: once half a queue limit is reached within this call,
+	// Receive returns so that the driver writes the frames out before it
+	// offers more; the limits (checkQueues) then count only what the peer
+	// leaves unread, not what one large read happens to hold (a reading
+	// client's burst of 2,000 PINGs is served, as by net/http and nghttpd).
+	// A driver that offers the rest without draining goes on to the limits.
+	yieldControl, yieldFrames := c.cfg.Limits.MaxQueuedControlFrames/2, c.cfg.Limits.MaxQueuedFrames/2
+	control0, frames0 := c.outControl, c.outFrames
 	if c.role == RoleServer && c.prefaceRead < len(clientPreface) {
 		m := c.readPreface(p)
 		n += m
@@ -81,6 +95,9 @@ func (c *Conn) Receive(now time.Time, p []byte) (int, error) {
 		c.checkQueues()
 		n += m
 		p = p[m:]
+		if control0 < yieldControl && c.outControl >= yieldControl || frames0 < yieldFrames && c.outFrames >= yieldFrames {
+			break
+		}
 	}
 	if c.framesIn != frames && !c.closing {
 		// Any frame proves the peer alive (keep-alive, Timeouts.KeepAlive).

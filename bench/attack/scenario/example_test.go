@@ -25,6 +25,6 @@ func Example() {
 	// round 1: 40 frames, 680 bytes
 	// round 2: 40 frames, 680 bytes
 	// round 3: 20 frames, 340 bytes
-	// defence: Limits.MaxQueuedControlFrames: 1,000 ACKs queued unread
+	// defence: Limits.MaxQueuedControlFrames: 1,000 ACKs queued unread; over a socket the runtime stops reading while the ACKs wait for the peer (Receive yields at half the limit), so the attacker's writes block and Options.WriteTimeout ends it
 	// expect: goaway ENHANCE_YOUR_CALM control_frame_flood
 }
