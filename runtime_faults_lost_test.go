@@ -7,6 +7,7 @@ import (
 	"time"
 
 	h2 "github.com/h2proto/h2"
+	"github.com/h2proto/h2/core"
 	"github.com/h2proto/h2/transport/tcp"
 )
 
@@ -79,5 +80,22 @@ func TestFaultWritesRefusedAfterWriteFailure(t *testing.T) {
 	rtWait(t, ctx, served, "ServeConn")
 	if o.afterFailure > 0 {
 		t.Errorf("Stream.Write accepted %d bytes after the connection's write had failed (all discarded); want an error at once", o.afterFailure)
+	}
+}
+
+// TestFaultKeepAliveMeasuresRTT: Conn.RTT is "the round-trip time measured
+// by the latest acknowledged PING (Ping, or the core's keep-alive)": an
+// idle connection whose keep-alive PINGs are answered has one. (The core
+// used to measure only the application's PINGs.) When the server's second
+// ACK passes the proxy, the client has taken the first: it sent its second
+// PING only a keep-alive period after the first ACK.
+func TestFaultKeepAliveMeasuresRTT(t *testing.T) {
+	ctx := rtCtx(t)
+	fs := ftServe(t, "127.0.0.1:0", &h2.Server{Handler: h2.HandlerFunc(ftEcho)}, tcp.Config{})
+	p := ftStartProxy(t, fs.addr)
+	c := ftDial(t, ctx, p.addr(), &h2.ClientOptions{Options: h2.Options{Config: core.Config{Timeouts: core.Timeouts{KeepAlive: 100 * time.Millisecond}}}})
+	p.waitAcks(t, ctx, false, 2)
+	if rtt := c.RTT(); rtt <= 0 {
+		t.Errorf("RTT() = %v after two acknowledged keep-alive PINGs, want the measured round trip", rtt)
 	}
 }

@@ -144,10 +144,11 @@ type Conn struct {
 	clCache      [2]lengthString
 
 	// PING.
-	pings     []pendingPing
-	keepAlive bool // our keep-alive PING is outstanding
-	lastRecv  time.Time
-	rtt       time.Duration
+	pings         []pendingPing
+	keepAlive     bool      // our keep-alive PING is outstanding
+	keepAliveSent time.Time // when the outstanding keep-alive PING was queued, for RTT
+	lastRecv      time.Time
+	rtt           time.Duration
 
 	timers [numTimers]time.Time
 
@@ -286,8 +287,9 @@ func (c *Conn) LocalSettings() Settings { return c.local.acked }
 // at Config.PeerMaxConcurrentStreams).
 func (c *Conn) PeerSettings() Settings { return c.peer }
 
-// RTT returns the round-trip time measured by the latest acknowledged PING,
-// or 0 if none has been measured.
+// RTT returns the round-trip time measured by the latest acknowledged PING
+// (the application's, or the keep-alive's, Timeouts.KeepAlive), or 0 if none
+// has been measured.
 func (c *Conn) RTT() time.Duration { return c.rtt }
 
 // StreamState returns the RFC 9113 §5.1 state of a stream: StateIdle for an

@@ -321,8 +321,19 @@ func TestLimitKeepAlive(t *testing.T) {
 	t.Run("PING_ACK_keeps_it_alive_without_an_EventPingAck", func(t *testing.T) {
 		p, f := start(t)
 		p.Now = p.Now.Add(2 * time.Second)
+		if rtt := p.Conn.RTT(); rtt != 0 {
+			t.Fatalf("RTT %v before any PING was acknowledged", rtt)
+		}
 		p.WriteFrames(p.FB.Ping(true, f.PingData))
 		p.WantNoEvent("the keep-alive PING is internal")
+		if rtt := p.Conn.RTT(); rtt != 2*time.Second {
+			t.Fatalf("RTT %v after the keep-alive PING's ACK 2 s later, want 2s (it measures the round trip too)", rtt)
+		}
+		p.Now = p.Now.Add(time.Second)
+		p.WriteFrames(p.FB.Ping(true, f.PingData))
+		if rtt := p.Conn.RTT(); rtt != 2*time.Second {
+			t.Fatalf("RTT %v after a second ACK of the same PING, want it unchanged", rtt)
+		}
 		limitWantDeadline(t, p.Conn, p.Now.Add(ka))
 		p.Advance(ka)
 		p.WantFrame("next keep-alive PING", frame.TypePing, coretest.WithoutFlags(frame.FlagPingAck))

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"time"
+
 	"github.com/h2proto/h2/core/frame"
 )
 
@@ -267,8 +269,14 @@ func (c *Conn) onPing(f *frame.Frame) {
 	if c.goAway.sent == 1 && f.PingData == goAwayPing {
 		c.finalGoAway()
 	}
-	// Our keep-alive PING's ACK, or one for a PING we did not send: any
-	// frame already counts as liveness.
+	if f.PingData == keepAlivePing && !c.keepAliveSent.IsZero() {
+		// Our keep-alive PING's ACK measures the round trip too (no
+		// event: the application did not ask). As liveness, any frame
+		// already counts.
+		c.rtt = c.now.Sub(c.keepAliveSent)
+		c.keepAliveSent = time.Time{}
+	}
+	// An ACK for a PING we did not send is ignored.
 }
 
 // onGoAway handles GOAWAY (RFC 9113 §6.8).

@@ -76,6 +76,7 @@ func (c *Conn) fire(t int) {
 			return
 		}
 		c.keepAlive = true
+		c.keepAliveSent = c.now
 		c.queuePing(false, keepAlivePing)
 		c.setTimer(timerKeepAlive, c.cfg.Timeouts.KeepAlive)
 	case timerIdle:
