@@ -261,42 +261,13 @@ func echo(s serverStream) {
 // file answers with a file under dir (GET and HEAD); it blocks.
 func (fsrv *fileServer) file(s serverStream) {
 	drainBlocking(s)
-	req := s.Request()
-	if req.Method != "GET" && req.Method != "HEAD" {
-		_ = s.Respond(405, textPlain, []byte("method not allowed\n"))
-		return
-	}
-	p := req.Path
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
-	root, err := os.OpenRoot(fsrv.dir)
-	if err != nil {
-		_ = s.Respond(500, textPlain, []byte("cannot open the directory\n"))
-		return
-	}
-	defer root.Close()
-	name := strings.TrimPrefix(path.Clean("/"+p), "/")
-	f, err := root.Open(filepath.FromSlash(name))
-	if err != nil {
-		_ = s.Respond(404, textPlain, []byte("not found\n"))
+	f, hdr, size, status, msg := openFile(fsrv.dir, s.Request().Method, s.Request().Path)
+	if f == nil {
+		_ = s.Respond(status, textPlain, []byte(msg))
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		_ = s.Respond(404, textPlain, []byte("not found\n"))
-		return
-	}
-	ctype := mime.TypeByExtension(filepath.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	hdr := []h2.HeaderField{
-		{Name: "content-type", Value: ctype},
-		{Name: "content-length", Value: strconv.FormatInt(st.Size(), 10)},
-	}
-	if req.Method == "HEAD" || st.Size() == 0 {
+	if s.Request().Method == "HEAD" || size == 0 {
 		_ = s.Respond(200, hdr, nil)
 		return
 	}
@@ -306,10 +277,49 @@ func (fsrv *fileServer) file(s serverStream) {
 	// Send exactly the size announced; a file that changed meanwhile (or a
 	// sysfs file, whose size Stat cannot know) resets the stream rather
 	// than leaving the client waiting.
-	n, err := io.Copy(s, io.LimitReader(f, st.Size()))
-	if err != nil || n != st.Size() || s.CloseWrite() != nil {
+	n, err := io.Copy(s, io.LimitReader(f, size))
+	if err != nil || n != size || s.CloseWrite() != nil {
 		_ = s.Reset(frame.ErrCodeInternal)
 	}
+}
+
+// openFile finds what a GET or HEAD of target (a :path, query ignored)
+// names under dir, for every engine's file handler: the open file, the
+// response fields (content-type from the extension, content-length) and
+// its size; or, with f nil, the status and text to answer instead (405 for
+// another method, 404 for a missing file or a directory, 500 when dir
+// cannot be opened). Paths cannot leave dir (os.Root). The caller closes f.
+func openFile(dir, method, target string) (f *os.File, hdr []h2.HeaderField, size int64, status int, msg string) {
+	if method != "GET" && method != "HEAD" {
+		return nil, nil, 0, 405, "method not allowed\n"
+	}
+	if i := strings.IndexAny(target, "?#"); i >= 0 {
+		target = target[:i]
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, 0, 500, "cannot open the directory\n"
+	}
+	defer root.Close()
+	name := strings.TrimPrefix(path.Clean("/"+target), "/")
+	f, err = root.Open(filepath.FromSlash(name))
+	if err != nil {
+		return nil, nil, 0, 404, "not found\n"
+	}
+	st, err := f.Stat()
+	if err != nil || st.IsDir() {
+		_ = f.Close()
+		return nil, nil, 0, 404, "not found\n"
+	}
+	ctype := mime.TypeByExtension(filepath.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	hdr = []h2.HeaderField{
+		{Name: "content-type", Value: ctype},
+		{Name: "content-length", Value: strconv.FormatInt(st.Size(), 10)},
+	}
+	return f, hdr, st.Size(), 0, ""
 }
 
 // drainBlocking reads the request body to its end (a GET's is empty).

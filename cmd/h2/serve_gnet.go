@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"mime"
 	"net"
-	"os"
-	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,41 +197,13 @@ func (fsrv *gnetFileServer) file(d *h2gnet.Detached) {
 	fsrv.slots <- struct{}{}
 	defer func() { <-fsrv.slots }()
 	req := d.Request()
-	if req.Method != "GET" && req.Method != "HEAD" {
-		_ = d.Respond(405, textPlain, []byte("method not allowed\n"))
-		return
-	}
-	p := req.Path
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
-	root, err := os.OpenRoot(fsrv.dir)
-	if err != nil {
-		_ = d.Respond(500, textPlain, []byte("cannot open the directory\n"))
-		return
-	}
-	defer root.Close()
-	name := strings.TrimPrefix(path.Clean("/"+p), "/")
-	f, err := root.Open(filepath.FromSlash(name))
-	if err != nil {
-		_ = d.Respond(404, textPlain, []byte("not found\n"))
+	f, hdr, size, status, msg := openFile(fsrv.dir, req.Method, req.Path)
+	if f == nil {
+		_ = d.Respond(status, textPlain, []byte(msg))
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		_ = d.Respond(404, textPlain, []byte("not found\n"))
-		return
-	}
-	ctype := mime.TypeByExtension(filepath.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	hdr := []h2gnet.HeaderField{
-		{Name: "content-type", Value: ctype},
-		{Name: "content-length", Value: strconv.FormatInt(st.Size(), 10)},
-	}
-	if req.Method == "HEAD" || st.Size() == 0 {
+	if req.Method == "HEAD" || size == 0 {
 		_ = d.Respond(200, hdr, nil)
 		return
 	}
@@ -245,8 +213,8 @@ func (fsrv *gnetFileServer) file(d *h2gnet.Detached) {
 	// Exactly the size announced, else a reset (see fileServer.file).
 	buf := gnetFileBufs.Get().(*[]byte)
 	defer gnetFileBufs.Put(buf)
-	n, err := io.CopyBuffer(d, io.LimitReader(f, st.Size()), *buf)
-	if err != nil || n != st.Size() || d.CloseWrite() != nil {
+	n, err := io.CopyBuffer(d, io.LimitReader(f, size), *buf)
+	if err != nil || n != size || d.CloseWrite() != nil {
 		_ = d.Reset(frame.ErrCodeInternal)
 	}
 }
