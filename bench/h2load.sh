@@ -160,47 +160,9 @@ printf 'hello from h2proto\n' >"$CONTENT/index.txt"
 head -c 1048576 <(yes 'h2proto bench 1m.bin 0123456789abcdefghijklmnopqrstuvwxyz') >"$CONTENT/1m.bin"
 check_idle "before starting"
 
-# next_port sets FREE_PORT to a loopback port nobody answers on and no
-# server here was given, below the ephemeral range (32768 up) so that
-# h2load's own connections cannot be holding it.
-USED_PORTS=" "
-next_port() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		FREE_PORT=$((20000 + RANDOM % 12000))
-		[[ $USED_PORTS == *" $FREE_PORT "* ]] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$FREE_PORT") 2>/dev/null; then
-			USED_PORTS+="$FREE_PORT "
-			return
-		fi
-	done
-	die "no free port"
-}
-
-# h2o_conf PORT writes h2o's configuration: one thread, a cleartext
-# listener (where h2o takes HTTP/2 with prior knowledge), the file handler
-# ("/" is index.txt, the same bytes as the others' hello; h2o's file handler
-# is faster than answering from mruby), no access log.
-h2o_conf() {
-	cat <<EOF
-num-threads: 1
-pid-file: $WORK/h2o.pid
-access-log: /dev/null
-error-log: $WORK/h2o.error.log
-listen:
-  host: 127.0.0.1
-  port: $1
-hosts:
-  default:
-    paths:
-      /:
-        file.dir: $CONTENT
-        file.index: [index.txt]
-EOF
-	# Started as root, h2o would setuid to "nobody", who can neither read
-	# the mktemp directory (0700) nor write the pid file in it.
-	if ((EUID == 0)); then echo "user: root"; fi
-}
+# Shared helpers: next_port, h2o_conf.
+# shellcheck source=bench/servers.sh
+source "$ROOT/bench/servers.sh"
 
 # start_server NAME starts the server on a free port, pinned, and waits (at
 # most 10 s) until it answers "/" over h2c.

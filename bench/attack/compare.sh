@@ -164,41 +164,9 @@ echo "== nproc $(nproc); $(git -C "$ROOT" describe --always --dirty 2>/dev/null 
 echo "== kinds: ${#KIND_LIST[@]}; N: ${N:-per kind}; timeout ${TIMEOUT} (timer kinds ${TIMER_TIMEOUT}); raw JSON: $OUT"
 if [[ ${QUICK:-0} == 1 ]]; then echo "== quick: a smoke test; its figures mean little"; fi
 
-# next_port sets FREE_PORT to a loopback port below the ephemeral range
-# that nobody answers on and that this run has not used yet (so no socket
-# of an earlier server in TIME_WAIT can be in the way).
-USED_PORTS=" "
-next_port() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		FREE_PORT=$((20000 + RANDOM % 12000))
-		[[ $USED_PORTS == *" $FREE_PORT "* ]] && continue
-		USED_PORTS+="$FREE_PORT "
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$FREE_PORT") 2>/dev/null; then return; fi
-	done
-	die "no free port"
-}
-
-# h2o_conf PORT: one thread, a cleartext listener (HTTP/2 with prior
-# knowledge), the file handler, no access log (as in bench/h2load.sh).
-h2o_conf() {
-	cat <<EOF
-num-threads: 1
-pid-file: $WORK/h2o.pid
-access-log: /dev/null
-error-log: $WORK/h2o.error.log
-listen:
-  host: 127.0.0.1
-  port: $1
-hosts:
-  default:
-    paths:
-      /:
-        file.dir: $CONTENT
-        file.index: [index.txt]
-EOF
-	if ((EUID == 0)); then echo "user: root"; fi
-}
+# Shared helpers: next_port, h2o_conf.
+# shellcheck source=bench/servers.sh
+source "$ROOT/bench/servers.sh"
 
 # start_server NAME starts a fresh server on a new port and waits (at most
 # 10 s) until it answers "/". Sets SRV_PID and PORT.
