@@ -24,8 +24,7 @@ func (c *Conn) dispatch(e *core.Event) {
 		}
 		s := newStream(c, e.StreamID, true)
 		s.manual = c.srv.ManualConsume
-		fillRequest(&s.reqVal, e.Headers)
-		s.reqVal.EndStream = e.EndStream
+		s.reqVal.Set(cloneFields(e.Headers), e.EndStream) // the stream outlives the event's loan
 		s.req = &s.reqVal
 		s.eof = e.EndStream
 		c.streams[e.StreamID] = s

@@ -93,3 +93,27 @@ func TestRuntimeResponseEndStream(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeRequestSet: Request.Set reads the pseudo-header fields, which
+// come first (RFC 9113 §8.3), and keeps the given slice as Header without
+// copying it (adapters/gnet borrows the core's fields this way).
+func TestRuntimeRequestSet(t *testing.T) {
+	fs := []h2.HeaderField{
+		{Name: ":method", Value: "CONNECT"}, {Name: ":protocol", Value: "websocket"},
+		{Name: ":scheme", Value: "https"}, {Name: ":authority", Value: "example.com"},
+		{Name: ":path", Value: "/chat"}, {Name: "x-a", Value: "1"},
+	}
+	var r h2.Request
+	r.Set(fs, true)
+	if r.Method != "CONNECT" || r.Protocol != "websocket" || r.Scheme != "https" ||
+		r.Authority != "example.com" || r.Path != "/chat" || !r.EndStream || r.Get("x-a") != "1" {
+		t.Fatalf("Set gave %+v", r)
+	}
+	if &r.Header[0] != &fs[0] {
+		t.Error("Set copied the fields; its doc says it keeps them")
+	}
+	r.Set(fs[5:], false)
+	if r.Method != "" || r.Path != "" || r.EndStream || len(r.Header) != 1 {
+		t.Errorf("Set kept earlier values: %+v", r)
+	}
+}

@@ -53,10 +53,17 @@ type Request struct {
 // Get returns the value of the first field called name, or "".
 func (r *Request) Get(name string) string { return get(r.Header, name) }
 
-// fillRequest makes r the request with fields fs (which it copies).
-func fillRequest(r *Request, fs []HeaderField) {
-	*r = Request{Header: cloneFields(fs)}
-	for _, f := range r.Header {
+// Set makes r the request whose header fields are fs, pseudo-header fields
+// first (RFC 9113 §8.3), as received: it fills Method, Scheme, Authority,
+// Path and Protocol from them, and keeps fs itself (no copy) as Header.
+// endStream is Request.EndStream. For drivers of the core other than this
+// runtime (adapters/gnet) that build Requests from core.EventRequest.
+func (r *Request) Set(fs []HeaderField, endStream bool) {
+	*r = Request{Header: fs, EndStream: endStream}
+	for _, f := range fs {
+		if len(f.Name) == 0 || f.Name[0] != ':' {
+			break
+		}
 		switch f.Name {
 		case ":method":
 			r.Method = f.Value

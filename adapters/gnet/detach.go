@@ -83,7 +83,7 @@ func (s Stream) Detach() (*Detached, error) {
 	}
 	d := &Detached{c: c, id: s.id, result: make(chan error, 1), readable: make(chan struct{}, 1)}
 	if c.curID == s.id {
-		d.req = c.req.clone()
+		d.req = cloneRequest(&c.req)
 	}
 	d.bodyEnd = st.ended || (c.curID == s.id && c.req.EndStream)
 	st.det, st.fn, st.manual = d, nil, true

@@ -276,7 +276,7 @@ func (c *conn) dropState(id uint32, err error) {
 // serve runs the handler for a new request.
 func (c *conn) serve(e *Event) {
 	id := e.StreamID
-	c.req.fill(e)
+	c.req.Set(e.Headers, e.EndStream)
 	c.curID = id
 	c.call(func() { c.srv.Handler.ServeH2(Stream{c, id}, &c.req) }, id)
 	c.curID = 0
