@@ -2,7 +2,6 @@ package h2_test
 
 import (
 	"errors"
-	"net"
 	"testing"
 
 	"github.com/h2proto/h2"
@@ -18,17 +17,7 @@ import (
 // send again.
 func TestRuntimeStreamErrorRetryable(t *testing.T) {
 	ctx := rtCtx(t)
-	a, b := net.Pipe()
-	peer := rtStartRawPeer(t, b)
-	c, err := h2.NewClientConn(a, &h2.ClientOptions{Authority: "example.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	peer.handshake(ctx)
-	if err := c.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c, peer := rtRawClient(t, ctx, nil)
 	var ss []*h2.Stream
 	for _, path := range []string{"/refused", "/internal", "/processed", "/above"} {
 		s, err := c.Request(ctx, c.NewRequest("GET", path), &h2.RequestOptions{EndStream: true})
@@ -51,6 +40,7 @@ func TestRuntimeStreamErrorRetryable(t *testing.T) {
 		}
 	}
 
+	var err error
 	peer.write(peer.fb.RST(ss[0].ID(), frame.ErrCodeRefusedStream))
 	_, err = ss[0].Response(ctx)
 	retryable("RST_STREAM(REFUSED_STREAM): Response", err, true)

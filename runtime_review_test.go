@@ -450,17 +450,7 @@ func TestReviewGoAwayFloodIsQueuedPerStream(t *testing.T) {
 func TestReviewInformationalFloodRetained(t *testing.T) {
 	const infos = 2000
 	ctx := rvCtx(t, 10*time.Second)
-	a, b := net.Pipe()
-	peer := rtStartRawPeer(t, b)
-	c, err := h2.NewClientConn(a, &h2.ClientOptions{Authority: "example.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	peer.handshake(ctx)
-	if err := c.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c, peer := rtRawClient(t, ctx, nil)
 	s, err := c.Request(ctx, c.NewRequest("GET", "/"), &h2.RequestOptions{EndStream: true})
 	if err != nil {
 		t.Fatal(err)
@@ -876,17 +866,7 @@ func TestReviewWriteTimeoutOnVirtualPipe(t *testing.T) {
 // and the connection report.
 func TestReviewGoAwayDataIsTheCallers(t *testing.T) {
 	ctx := rvCtx(t, 10*time.Second)
-	a, b := net.Pipe()
-	peer := rtStartRawPeer(t, b)
-	c, err := h2.NewClientConn(a, &h2.ClientOptions{Authority: "example.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	peer.handshake(ctx)
-	if err := c.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c, peer := rtRawClient(t, ctx, nil)
 	var ss []*h2.Stream
 	for i := 0; i < 2; i++ {
 		s, err := c.Request(ctx, c.NewRequest("GET", "/"), &h2.RequestOptions{EndStream: true})

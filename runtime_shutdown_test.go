@@ -285,6 +285,28 @@ type rtRawPeer struct {
 	mu     sync.Mutex // serialises writes
 }
 
+// rtRawClient connects a runtime client (opts; Authority example.test
+// when nil) over a memory pipe to a scripted raw peer, completes the
+// SETTINGS exchange, and returns both.
+func rtRawClient(t *testing.T, ctx context.Context, opts *h2.ClientOptions) (*h2.Conn, *rtRawPeer) {
+	t.Helper()
+	if opts == nil {
+		opts = &h2.ClientOptions{Authority: "example.test"}
+	}
+	a, b := net.Pipe()
+	peer := rtStartRawPeer(t, b)
+	c, err := h2.NewClientConn(a, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	peer.handshake(ctx)
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c, peer
+}
+
 func rtStartRawPeer(t *testing.T, nc net.Conn) *rtRawPeer {
 	p := &rtRawPeer{t: t, nc: nc, fb: coretest.NewFrameBuilder(), frames: make(chan frame.Frame, 1024)}
 	go p.readLoop()
@@ -363,17 +385,7 @@ func (p *rtRawPeer) handshake(ctx context.Context) {
 // server did not process it).
 func TestRuntimeShutdownRefusedIsRetryable(t *testing.T) {
 	ctx := rtCtx(t)
-	a, b := net.Pipe()
-	peer := rtStartRawPeer(t, b)
-	c, err := h2.NewClientConn(a, &h2.ClientOptions{Authority: "example.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	peer.handshake(ctx)
-	if err := c.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c, peer := rtRawClient(t, ctx, nil)
 
 	// Stream 1: refused with RST_STREAM; pull API.
 	s1, err := c.Request(ctx, c.NewRequest("GET", "/1"), &h2.RequestOptions{EndStream: true})
