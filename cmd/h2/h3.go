@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"time"
 
 	h2 "github.com/h2proto/h2"
 	"github.com/h2proto/h2/adapters/h3"
@@ -52,19 +51,7 @@ func serveH3(addr, certFile, keyFile, dir string, ready func(net.Addr), stop <-c
 	if ready != nil {
 		ready(pc.LocalAddr())
 	}
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		<-stop
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
-	if err := srv.Serve(pc); !errors.Is(err, h3.ErrServerClosed) {
-		return err
-	}
-	<-drained
-	return nil
+	return serveUntil(stop, func() error { return srv.Serve(pc) }, srv.Shutdown, h3.ErrServerClosed)
 }
 
 // h3FileServer is fileServer over HTTP/3: the same answers (serve.go),

@@ -58,15 +58,15 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := serveFlagsAgree(*engine, *h3, *h2c, *record != "", *loops); err != nil {
 		return err
 	}
-	if *h3 || *engine == "gnet" {
-		stop := make(chan os.Signal, 1)
-		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(stop)
-		stopped := make(chan struct{})
-		go func() { <-stop; close(stopped) }()
-		if *h3 {
-			return serveH3(*addr, *certFile, *keyFile, *dir, nil, stopped, stdout)
-		}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	stopped := make(chan struct{})
+	go func() { <-stop; close(stopped) }()
+	if *h3 {
+		return serveH3(*addr, *certFile, *keyFile, *dir, nil, stopped, stdout)
+	}
+	if *engine == "gnet" {
 		ready := func(a net.Addr) {
 			fmt.Fprintf(stdout, "h2 serve: listening on %s (h2c, prior knowledge; gnet event loops)\n", a)
 		}
@@ -90,24 +90,36 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	srv := &h2.Server{Handler: &fileServer{dir: *dir}, Inline: true}
 	fmt.Fprintf(stdout, "h2 serve: listening on %s (%s)\n", l.Addr(), desc)
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(stop)
+	// Serve returns as soon as the listener closes; the streams in flight
+	// finish (or the 5 s bound passes) before the process exits.
+	return serveUntil(stopped, func() error { return srv.Serve(l) }, srv.Shutdown, h2.ErrServerClosed)
+}
+
+// serveUntil runs serve, the server of one of serve's engines, until it
+// returns. Closing stop starts shutdown, bounded by 5 s (GOAWAY, streams in
+// flight finish); serve's return of closed then counts as success, once
+// the shutdown is over.
+func serveUntil(stop <-chan struct{}, serve func() error, shutdown func(context.Context) error, closed error) error {
+	done := make(chan struct{})
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
-		<-stop
+		select {
+		case <-stop:
+		case <-done: // serve failed on its own
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(ctx)
+		_ = shutdown(ctx)
 	}()
-	if err := srv.Serve(l); !errors.Is(err, h2.ErrServerClosed) {
-		return err
-	}
-	// Serve returns as soon as the listener closes; the streams in flight
-	// finish (or the 5 s bound passes) before the process exits.
+	err := serve()
+	close(done)
 	<-drained
-	return nil
+	if errors.Is(err, closed) {
+		return nil
+	}
+	return err
 }
 
 // serveFlagsAgree rejects combinations of serve's flags that no server

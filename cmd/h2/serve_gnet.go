@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	h2gnet "github.com/h2proto/h2/adapters/gnet"
 	"github.com/h2proto/h2/core"
@@ -28,20 +26,7 @@ import (
 func serveGnet(addr, dir string, loops int, ready func(net.Addr), stop <-chan struct{}) error {
 	fsrv := &gnetFileServer{dir: dir, slots: make(chan struct{}, gnetFileSlots)}
 	srv := &h2gnet.Server{Handler: fsrv, Loops: loops, Ready: ready}
-	done := make(chan error, 1)
-	go func() { done <- srv.ListenAndServe(addr) }()
-	select {
-	case err := <-done:
-		return err
-	case <-stop:
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
-	if err := <-done; !errors.Is(err, h2gnet.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntil(stop, func() error { return srv.ListenAndServe(addr) }, srv.Shutdown, h2gnet.ErrServerClosed)
 }
 
 // gnetFileServer is fileServer for h2gnet: "/" and errors are answered on
